@@ -1,0 +1,154 @@
+// sdtrace version 1: the in-memory form of a trace (../shared/trace-format.md is the contract).
+//
+// A Trace is what the parser produces and the writer consumes; write(parse(x)) parses back to an
+// equal Trace. Numbers are kept in bytes exactly as written (after suffix expansion): rounding to
+// pages and alignment checks are the kernel's business and happen at replay, so that an
+// unaligned address yields the kernel's error instead of a parse error.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace sdmc::trace {
+
+// PROT as in /proc/PID/maps: "r", "w", "x" bits.
+enum Prot : std::uint8_t { PROT_NONE_ = 0, PROT_R = 1, PROT_W = 2, PROT_X = 4 };
+
+enum class Sharing : std::uint8_t { Private, Shared, Droppable };
+
+enum class Advice : std::uint8_t {
+  Normal, Random, Sequential, Willneed, Dontneed, Free, Remove, Pageout, Cold,
+  Dontfork, Dofork, Wipeonfork, Keeponfork, Dontdump, Dodump, Hugepage, Nohugepage,
+};
+
+// `= RESULT` at the end of an operation line.
+struct Result {
+  enum class Kind : std::uint8_t { None, Value, Errno, Sigsegv };
+  Kind kind = Kind::None;
+  std::uint64_t value = 0;  // Kind::Value
+  int err = 0;              // Kind::Errno: positive errno number (EINVAL = 22)
+  bool operator==(const Result&) const = default;
+};
+
+struct FileRef {
+  std::string name;         // [A-Za-z0-9._/+-]+
+  std::uint64_t offset = 0; // bytes
+  bool ro = false;
+  bool operator==(const FileRef&) const = default;
+};
+
+struct Mmap {
+  std::uint64_t addr = 0, len = 0;
+  std::uint8_t prot = 0;
+  Sharing sharing = Sharing::Private;
+  std::optional<FileRef> file;
+  bool fixed = false, populate = false, noreserve = false, stack = false;
+  bool operator==(const Mmap&) const = default;
+};
+struct Munmap { std::uint64_t addr = 0, len = 0; bool operator==(const Munmap&) const = default; };
+struct Brk { std::uint64_t old_brk = 0, new_brk = 0; bool operator==(const Brk&) const = default; };
+struct Mprotect {
+  std::uint64_t addr = 0, len = 0;
+  std::uint8_t prot = 0;
+  bool operator==(const Mprotect&) const = default;
+};
+struct Mremap {
+  std::uint64_t old_addr = 0, old_len = 0, new_len = 0;
+  bool maymove = false;
+  std::optional<std::uint64_t> fixed;  // `fixed NEW`
+  bool dontunmap = false;
+  bool operator==(const Mremap&) const = default;
+};
+struct Madvise {
+  std::uint64_t addr = 0, len = 0;
+  Advice advice = Advice::Normal;
+  bool operator==(const Madvise&) const = default;
+};
+struct Mlock { std::uint64_t addr = 0, len = 0; bool operator==(const Mlock&) const = default; };
+struct Munlock { std::uint64_t addr = 0, len = 0; bool operator==(const Munlock&) const = default; };
+// `write ADDR [LEN]` / `read ADDR [LEN]`; LEN defaults to 1 byte.
+struct Write { std::uint64_t addr = 0, len = 1; bool operator==(const Write&) const = default; };
+struct Read { std::uint64_t addr = 0, len = 1; bool operator==(const Read&) const = default; };
+struct ClearRefs { bool operator==(const ClearRefs&) const = default; };
+struct UffdWp { std::uint64_t addr = 0, len = 0; bool operator==(const UffdWp&) const = default; };
+struct Scan {
+  std::uint64_t addr = 0, len = 0;
+  bool wp = false;
+  std::uint64_t max_pages = 0;          // 0 = no limit
+  std::optional<std::uint64_t> vec_len; // default: one entry per page of the range
+  bool operator==(const Scan&) const = default;
+};
+struct Reclaim {
+  std::optional<std::uint64_t> addr, len;  // both or neither
+  bool operator==(const Reclaim&) const = default;
+};
+struct Fork { bool operator==(const Fork&) const = default; };
+struct Epoch { bool operator==(const Epoch&) const = default; };
+
+enum class Field : std::uint8_t { Sd, Present, Swapped, Written, Vmas };
+struct Expect {
+  Field field = Field::Sd;
+  std::uint64_t addr = 0, len = 0;
+  // For page fields: Bits (one '0'/'1' per page in `bits`), All0 or All1. For Vmas: Count.
+  enum class Form : std::uint8_t { Bits, All0, All1, Count };
+  Form form = Form::All0;
+  std::string bits;
+  std::uint64_t count = 0;
+  bool operator==(const Expect&) const = default;
+};
+
+using Op = std::variant<Mmap, Munmap, Brk, Mprotect, Mremap, Madvise, Mlock, Munlock, Write, Read,
+                        ClearRefs, UffdWp, Scan, Reclaim, Fork, Epoch, Expect>;
+
+struct Line {
+  int lineno = 0;        // 1-based line in the source file (0 for generated traces)
+  Op op;
+  Result expected;       // Kind::None when the line has no `= RESULT` (always None for Expect/Epoch)
+  bool operator==(const Line& o) const { return op == o.op && expected == o.expected; }
+};
+
+struct Trace {
+  std::string path;                  // for messages; not part of equality
+  std::optional<std::string> kernel; // `kernel RELEASE`
+  bool swap = false;                 // `swap on|off`
+  std::vector<Line> lines;
+  bool operator==(const Trace& o) const {
+    return kernel == o.kernel && swap == o.swap && lines == o.lines;
+  }
+};
+
+// A malformed trace: names file:line:column and what was expected.
+struct ParseError : std::runtime_error {
+  std::string file;
+  int line = 0, column = 0;
+  ParseError(std::string file_, int line_, int column_, const std::string& what_)
+      : std::runtime_error(file_ + ":" + std::to_string(line_) + ":" + std::to_string(column_) +
+                           ": " + what_),
+        file(std::move(file_)), line(line_), column(column_) {}
+};
+
+// Parses a whole trace. Throws ParseError on the first malformed line.
+Trace parse(std::string_view text, const std::string& filename);
+// Reads and parses a file; an unreadable file is a ParseError at line 0.
+Trace parse_file(const std::string& path);
+// Canonical text of a trace (`sdtrace 1` first); parse(write(t)) == t.
+std::string write(const Trace& t);
+// Text of one operation line without the trailing newline, e.g. "mmap 0x1000 4p rw- private = 0x1000".
+std::string format_line(const Line& l);
+
+// Names shared by parser, writer and reports.
+std::string_view advice_name(Advice a);
+std::string_view field_name(Field f);
+std::string prot_string(std::uint8_t prot);   // "rw-"
+std::string_view op_name(const Op& op);       // "mmap", "expect", ...
+// errno name <-> number (Linux x86-64): "EINVAL" <-> 22. Unknown returns nullopt / "".
+std::optional<int> errno_from_name(std::string_view name);
+std::string_view errno_name(int err);
+std::string format_result(const Result& r);   // "0x1000", "-EINVAL", "SIGSEGV", "" for None
+
+}  // namespace sdmc::trace

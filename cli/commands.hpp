@@ -1,0 +1,12 @@
+// The sdmc subcommands. Each registers itself on the CLI11 app and returns the exit status
+// through `exit_code`: 0 every check holds, 1 a check failed, 2 bad input.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sdmc::cli {
+
+void add_replay(CLI::App& app, int& exit_code);
+void add_maps(CLI::App& app, int& exit_code);
+
+}  // namespace sdmc::cli

@@ -1,0 +1,23 @@
+// Text and JSON renderings of model state shared by the sdmc subcommands.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "sim/kernel.hpp"
+#include "sim/replay.hpp"
+
+namespace sdmc::cli {
+
+// One line of /proc/PID/maps for a VMA.
+std::string maps_line(const kernel& k, const vma_ref& vma);
+// One character per page: D present+sd, p present, S swapped+sd, s swapped, M marker+sd,
+// m marker, d not present+sd, . not present. Runs longer than 8 are written as c{N}.
+std::string page_strip(const kernel& k, pfn_t start, pfn_t end);
+nlohmann::json vmas_json(const kernel& k);
+// Run-length encoded pagemap bits of the given pages.
+nlohmann::json pages_json(const kernel& k, const pset& pages);
+nlohmann::json counts_json(const oracle_counts& c);
+std::string hex(std::uint64_t v);
+
+}  // namespace sdmc::cli

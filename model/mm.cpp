@@ -1,0 +1,131 @@
+#include "model/mm.hpp"
+
+#include <algorithm>
+
+namespace sdmc {
+
+namespace {
+vma_ref to_ref(const mm_struct::vma_map::value_type& seg) {
+  return vma_ref{seg.first.lower(), seg.first.upper(), seg.second};
+}
+constexpr unsigned SPAN_SHIFT = PMD_SHIFT - PAGE_SHIFT;
+}  // namespace
+
+std::optional<vma_ref> mm_struct::find_vma(pfn_t pfn) const {
+  auto it = vmas_.find(pfn);
+  if (it == vmas_.end()) return std::nullopt;
+  return to_ref(*it);
+}
+
+std::optional<vma_ref> mm_struct::find_vma_from(pfn_t pfn) const {
+  auto it = vmas_.lower_bound(prange(pfn, pfn + 1));
+  if (it == vmas_.end()) return std::nullopt;
+  return to_ref(*it);
+}
+
+std::optional<vma_ref> mm_struct::vma_prev(pfn_t pfn) const {
+  auto it = vmas_.lower_bound(prange(pfn, pfn + 1));
+  if (it == vmas_.begin()) return std::nullopt;
+  --it;
+  return to_ref(*it);
+}
+
+std::vector<vma_ref> mm_struct::vmas_in(pfn_t start, pfn_t end) const {
+  std::vector<vma_ref> out;
+  if (start >= end) return out;
+  auto [lo, hi] = vmas_.equal_range(prange(start, end));
+  for (auto it = lo; it != hi; ++it) out.push_back(to_ref(*it));
+  return out;
+}
+
+std::vector<vma_ref> mm_struct::all_vmas() const {
+  std::vector<vma_ref> out;
+  out.reserve(vmas_.iterative_size());
+  for (const auto& seg : vmas_) out.push_back(to_ref(seg));
+  return out;
+}
+
+bool mm_struct::intersects(pfn_t start, pfn_t end) const {
+  if (start >= end) return false;
+  auto [lo, hi] = vmas_.equal_range(prange(start, end));
+  return lo != hi;
+}
+
+void mm_struct::set_vma(pfn_t start, pfn_t end, const vma_value& v) {
+  vmas_.erase(prange(start, end));
+  vmas_.add(std::make_pair(prange(start, end), v));
+}
+
+void mm_struct::erase_vmas(pfn_t start, pfn_t end) {
+  if (start < end) vmas_.erase(prange(start, end));
+}
+
+bool mm_struct::split_vma(pfn_t at, bool new_below) {
+  auto it = vmas_.find(at);
+  if (it == vmas_.end() || it->first.lower() == at) return false;
+  vma_ref old = to_ref(*it);
+  vma_value lo = old.v, hi = old.v;
+  // __split_vma: the new vm_area_struct is the part below `at` when new_below, else above.
+  (new_below ? lo : hi).vma_id = new_vma_id();
+  vmas_.erase(prange(old.vm_start, old.vm_end));
+  vmas_.add(std::make_pair(prange(old.vm_start, at), lo));
+  vmas_.add(std::make_pair(prange(at, old.vm_end), hi));
+  return true;
+}
+
+void mm_struct::update_vma(pfn_t vm_start, const vma_value& v) {
+  auto it = vmas_.find(vm_start);
+  if (it == vmas_.end()) return;
+  // split_interval_map never joins, so rewriting a value in place keeps the layout.
+  const_cast<vma_value&>(it->second) = v;
+}
+
+pte_t mm_struct::pte_at(pfn_t pfn) const {
+  auto it = ptes_.find(pfn);
+  return it == ptes_.end() ? pte_t{} : it->second;
+}
+
+void mm_struct::set_ptes(pfn_t start, pfn_t end, const pte_t& pte) {
+  if (start >= end) return;
+  ptes_.erase(prange(start, end));
+  if (!pte.is_none()) ptes_.add(std::make_pair(prange(start, end), pte));
+}
+
+void mm_struct::move_ptes(pfn_t src, pfn_t dst, pfn_t n) {
+  struct run { pfn_t s, e; pte_t p; };
+  std::vector<run> runs;
+  for_each_pte(src, src + n, [&](pfn_t s, pfn_t e, const pte_t& p) { runs.push_back({s, e, p}); });
+  clear_ptes(src, src + n);
+  for (auto& r : runs) set_ptes(r.s - src + dst, r.e - src + dst, r.p);
+}
+
+void mm_struct::alloc_tables(pfn_t start, pfn_t end) {
+  if (start >= end) return;
+  tables_.add(boost::icl::interval<std::uint64_t>::right_open(start >> SPAN_SHIFT,
+                                                               ((end - 1) >> SPAN_SHIFT) + 1));
+}
+
+void mm_struct::free_tables(pfn_t start, pfn_t end) {
+  if (start >= end) return;
+  // mm/memory.c:free_pgtables frees the PTE tables of the unmapped range that no remaining
+  // VMA (prev/next: floor and ceiling) still intersects. Interval arithmetic, not a span loop.
+  using span_iv = boost::icl::interval<std::uint64_t>;
+  std::uint64_t lo = start >> SPAN_SHIFT, hi = ((end - 1) >> SPAN_SHIFT) + 1;
+  boost::icl::interval_set<std::uint64_t> doomed = tables_ & span_iv::right_open(lo, hi);
+  for (const vma_ref& v : vmas_in(lo << SPAN_SHIFT, hi << SPAN_SHIFT))
+    doomed -= span_iv::right_open(v.vm_start >> SPAN_SHIFT, ((v.vm_end - 1) >> SPAN_SHIFT) + 1);
+  tables_ -= doomed;
+}
+
+void mm_struct::move_table(pfn_t src_span, pfn_t dst_span) {
+  tables_.erase(src_span);
+  tables_.add(dst_span);
+}
+
+std::optional<file_id> mm_struct::find_file(const std::string& name) const {
+  for (std::size_t i = 0; i < files.size(); ++i)
+    if (!files[i].shared_anon && files[i].name == name) return file_id(i + 1);
+  return std::nullopt;
+}
+
+}  // namespace sdmc

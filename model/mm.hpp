@@ -1,0 +1,126 @@
+// struct mm_struct: the address space of the model.
+//
+// VMAs live in a Boost.ICL split_interval_map keyed by page number (never joined: adjacent
+// VMAs stay distinct until a merge path of mm/vma.c joins them); PTEs in a joining interval_map
+// (run-length encoded, pte_none is the absorbed identity); which 2 MiB spans have a PTE table in
+// an interval_set. Every cost grows with the number of intervals, never with the number of pages.
+//
+// This is the one shim layer between the operations (sim/) and storage: the operations never
+// touch the containers directly, so that a compact fixed-size store can later run the same rules.
+#pragma once
+
+#include <boost/icl/interval_map.hpp>
+#include <boost/icl/split_interval_map.hpp>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "model/memfile.hpp"
+#include "model/pte.hpp"
+#include "model/types.hpp"
+#include "model/vma.hpp"
+
+namespace sdmc {
+
+namespace icl = boost::icl;
+
+class mm_struct {
+ public:
+  using vma_map = icl::split_interval_map<pfn_t, vma_value, icl::partial_enricher, std::less,
+                                          icl::inplace_plus, icl::inter_section, prange>;
+  using pte_map = icl::interval_map<pfn_t, pte_t, icl::partial_absorber, std::less,
+                                    icl::inplace_plus, icl::inter_section, prange>;
+
+  // --- VMAs -------------------------------------------------------------------------------
+  std::optional<vma_ref> find_vma(pfn_t pfn) const;          // the VMA containing pfn
+  std::optional<vma_ref> find_vma_from(pfn_t pfn) const;     // first VMA with vm_end > pfn
+  std::optional<vma_ref> vma_prev(pfn_t pfn) const;          // last VMA with vm_end <= pfn
+  std::vector<vma_ref> vmas_in(pfn_t start, pfn_t end) const;  // VMAs intersecting [start,end)
+  std::vector<vma_ref> all_vmas() const;
+  bool intersects(pfn_t start, pfn_t end) const;
+  std::size_t map_count() const { return vmas_.iterative_size(); }
+  // Replace whatever is in [start,end) by one VMA with value v.
+  void set_vma(pfn_t start, pfn_t end, const vma_value& v);
+  void erase_vmas(pfn_t start, pfn_t end);
+  // mm/vma.c:__split_vma: split the VMA containing `at` so that a VMA starts at `at`. The value
+  // is copied (vm_area_dup); the new half gets a fresh vma_id. Returns false if nothing to split.
+  bool split_vma(pfn_t at, bool new_below);
+  // Rewrite the value of the VMA that starts at vm_start.
+  void update_vma(pfn_t vm_start, const vma_value& v);
+  std::uint32_t new_vma_id() { return ++last_vma_id_; }
+  anon_vma_id new_anon_vma() { return ++last_anon_vma_; }
+
+  // --- PTEs -------------------------------------------------------------------------------
+  pte_t pte_at(pfn_t pfn) const;
+  void set_ptes(pfn_t start, pfn_t end, const pte_t& pte);
+  void clear_ptes(pfn_t start, pfn_t end) { set_ptes(start, end, pte_t{}); }
+  // Calls f(start, end, pte) for each run of identical non-none PTEs inside [start,end).
+  template <class F>
+  void for_each_pte(pfn_t start, pfn_t end, F&& f) const {
+    auto [lo, hi] = ptes_.equal_range(prange(start, end));
+    for (auto it = lo; it != hi; ++it) {
+      pfn_t s = std::max(start, it->first.lower()), e = std::min(end, it->first.upper());
+      if (s < e) f(s, e, it->second);
+    }
+  }
+  // Rewrites each non-none run in [start,end) with g(pte) (which may return pte_none).
+  template <class G>
+  void update_ptes(pfn_t start, pfn_t end, G&& g) {
+    struct run { pfn_t s, e; pte_t p; };
+    std::vector<run> runs;
+    for_each_pte(start, end, [&](pfn_t s, pfn_t e, const pte_t& p) { runs.push_back({s, e, p}); });
+    for (auto& r : runs) {
+      pte_t n = g(r.p);
+      if (!(n == r.p)) set_ptes(r.s, r.e, n);
+    }
+  }
+  // Move the PTEs of [src, src+n) to [dst, dst+n), leaving pte_none behind.
+  void move_ptes(pfn_t src, pfn_t dst, pfn_t n);
+  std::size_t pte_runs() const { return ptes_.iterative_size(); }
+
+  // --- page tables (2 MiB spans with an allocated PTE table) ------------------------------
+  bool has_table(pfn_t pfn) const { return icl::contains(tables_, pfn >> (PMD_SHIFT - PAGE_SHIFT)); }
+  void alloc_tables(pfn_t start, pfn_t end);  // every span touching [start,end)
+  void free_tables(pfn_t start, pfn_t end);   // spans touching [start,end) that no VMA touches
+  void move_table(pfn_t src_span, pfn_t dst_span);
+  // Calls f(start, end, has_table) for the runs of [start,end) with and without a PTE table.
+  template <class F>
+  void for_each_table_run(pfn_t start, pfn_t end, F&& f) const {
+    constexpr unsigned sh = PMD_SHIFT - PAGE_SHIFT;
+    pfn_t at = start;
+    auto lo = tables_.lower_bound(boost::icl::interval<std::uint64_t>::right_open(start >> sh, (start >> sh) + 1));
+    for (auto it = lo; it != tables_.end() && at < end; ++it) {
+      pfn_t ts = std::max<pfn_t>(it->lower() << sh, at), te = std::min<pfn_t>(it->upper() << sh, end);
+      if (ts >= end) break;
+      if (at < ts) f(at, ts, false);
+      if (ts < te) f(ts, te, true);
+      at = std::max(at, te);
+    }
+    if (at < end) f(at, end, false);
+  }
+
+  // --- memory files -----------------------------------------------------------------------
+  std::vector<memfile> files;  // file_id i is files[i-1]
+  memfile& file(file_id f) { return files.at(f - 1); }
+  const memfile& file(file_id f) const { return files.at(f - 1); }
+  file_id add_file(memfile f) { files.push_back(std::move(f)); return file_id(files.size()); }
+  std::optional<file_id> find_file(const std::string& name) const;
+
+  // --- the rest of mm_struct the model needs ----------------------------------------------
+  std::optional<std::uint64_t> start_brk, brk;  // bytes; unset until the first brk
+  bool uffd_ctx = false;                        // the trace's userfaultfd context exists
+  bool has_swap = false;                        // a swap device is configured (`swap on`)
+  bool cleared_refs = false;                    // clear_refs has run at least once (precise)
+
+  const vma_map& vma_container() const { return vmas_; }
+  const pte_map& pte_container() const { return ptes_; }
+
+ private:
+  vma_map vmas_;
+  pte_map ptes_;
+  boost::icl::interval_set<std::uint64_t> tables_;  // PMD indices (pfn >> 9)
+  std::uint32_t last_vma_id_ = 0;
+  anon_vma_id last_anon_vma_ = 0;
+};
+
+}  // namespace sdmc

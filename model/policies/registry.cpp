@@ -1,0 +1,13 @@
+// The policies sdmc knows, by the name `--policy` takes.
+#include "model/policies/upstream_612.hpp"
+
+namespace sdmc {
+
+std::unique_ptr<policy> make_policy(std::string_view name) {
+  if (name == "upstream-6.12") return std::make_unique<upstream_612>();
+  return nullptr;
+}
+
+std::vector<std::string> policy_names() { return {"upstream-6.12"}; }
+
+}  // namespace sdmc

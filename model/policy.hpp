@@ -1,0 +1,80 @@
+// The one variation point between soft-dirty designs. Operations (sim/) implement Linux 6.12's
+// VMA and PTE rules once; wherever a design would change a rule, they ask the policy.
+//
+// upstream-6.12 (model/policies/upstream_612.cpp) answers exactly as Linux 6.12.117 does. Later
+// designs (sticky, precise, granular non_sd_reg, uffd-wp) are further implementations of this
+// interface and must not need `if (policy == ...)` anywhere else.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/mm.hpp"
+
+namespace sdmc {
+
+// Which caller of a merge primitive produced a merged VMA (semantics 2.3: the result's
+// VM_SOFTDIRTY depends on the caller, not on the primitive).
+enum class merge_path {
+  mmap,           // mm/mmap.c:__mmap_region -> vma_merge_new_range
+  brk,            // mm/mmap.c:do_brk_flags (VMG_FLAG_JUST_EXPAND)
+  mremap_expand,  // mm/vma.c:vma_merge_extend
+  mremap_move,    // mm/vma.c:copy_vma
+  mprotect,       // mm/mprotect.c:mprotect_fixup -> vma_modify_flags
+  madvise,        // mm/madvise.c:madvise_update_vma
+  mlock,          // mm/mlock.c:mlock_fixup
+  uffd,           // mm/userfaultfd.c:userfaultfd_register_range
+};
+
+class policy {
+ public:
+  virtual ~policy() = default;
+  virtual std::string_view name() const = 0;
+
+  // mm/vma.c:is_mergeable_vma's flag comparison. `a` are the existing VMA's flags, `b` the
+  // proposed ones.
+  virtual bool flags_mergeable(const mm_struct& mm, vm_flags_t a, vm_flags_t b) const = 0;
+
+  // Flags of a VMA a merge produced: `flags` is what the merge path leaves (the target's own
+  // flags, or what the caller resets them to), `parts` the values of every VMA merged into it
+  // (the target first) and, for merges of a new range, the proposed value.
+  virtual vm_flags_t merged_flags(merge_path path, vm_flags_t flags,
+                                  std::span<const vma_value> parts) const {
+    return flags;
+  }
+
+  // mm/internal.h:vma_soft_dirty_enabled for the page `pfn` of `vma`: writes there must fault.
+  virtual bool tracking_enabled(const vma_ref& vma, pfn_t pfn) const = 0;
+  // Does any page of the VMA need write faults for soft-dirty (the soft-dirty clause of
+  // mm/vma.c:vma_wants_writenotify)?
+  virtual bool vma_wants_sd_writenotify(const vma_ref& vma) const = 0;
+  // The VMA's contribution to pagemap bit 55 for `pfn` (fs/proc/task_mmu.c:pte_to_pagemap_entry).
+  virtual bool vma_reports_dirty(const vma_ref& vma, pfn_t pfn) const = 0;
+  // The same for the whole VMA, as intervals (what the oracle judges; cost follows intervals).
+  virtual pset vma_dirty_pages(const vma_ref& vma) const {
+    pset out;
+    if (vma_reports_dirty(vma, vma.vm_start)) out += prange(vma.vm_start, vma.vm_end);
+    return out;
+  }
+
+  // A range became newly mapped in `v` (mmap and brk completion set VM_SOFTDIRTY on the whole
+  // resulting VMA, mm/mmap.c:__mmap_region and do_brk_flags).
+  virtual void mark_new(vma_value& v, pfn_t vm_start, pfn_t vm_end, pfn_t new_start,
+                        pfn_t new_end) const = 0;
+  // clear_refs at VMA level (fs/proc/task_mmu.c:clear_refs_write). Returns true when it changed
+  // the VMA, in which case vm_page_prot is recomputed.
+  virtual bool clear_vma(vma_value& v, pfn_t vm_start, pfn_t vm_end) const = 0;
+
+  // Per-VMA state that follows the VMA through splits and moves (granular non_sd_reg).
+  virtual void on_split(vma_value& lo, pfn_t lo_start, pfn_t at, vma_value& hi,
+                        pfn_t hi_end) const {}
+  virtual void on_move(vma_value& v, std::int64_t delta_pages) const {}
+};
+
+std::unique_ptr<policy> make_policy(std::string_view name);  // nullptr for an unknown name
+std::vector<std::string> policy_names();
+
+}  // namespace sdmc

@@ -1,0 +1,161 @@
+// The kernel side of the model: Linux 6.12's system calls and faults, executed on an
+// mm_struct, with every design-dependent decision delegated to a policy.
+//
+// Names follow the kernel (vma_merge_new_range, vma_modify, do_wp_page, clear_refs_write, ...)
+// and each rule cites the function it comes from, so a reviewer can check it against the tree.
+// Units: system calls take bytes as the trace gives them; internally everything is pages.
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "model/mm.hpp"
+#include "model/policy.hpp"
+#include "traces/sdtrace.hpp"
+
+namespace sdmc {
+
+using trace::Result;
+
+inline Result ok(std::uint64_t value) { return Result{Result::Kind::Value, value, 0}; }
+inline Result err(int errno_value) { return Result{Result::Kind::Errno, 0, errno_value}; }
+inline Result sigsegv() { return Result{Result::Kind::Sigsegv, 0, 0}; }
+
+// The sysctl and environment knobs the model pins down (semantics 8.1).
+inline constexpr std::size_t sysctl_max_map_count = 65530;  // DEFAULT_MAX_MAP_COUNT
+inline constexpr pfn_t fault_around_pages = 16;            // mm/memory.c: 64 KiB default
+inline constexpr std::uint64_t mmap_min_addr = 65536;      // CONFIG_DEFAULT_MMAP_MIN_ADDR
+
+// What /proc/PID/pagemap reports for a page (fs/proc/task_mmu.c:pte_to_pagemap_entry), plus
+// PAGEMAP_SCAN's PAGE_IS_WRITTEN for a non-wp scan of the page.
+struct pagemap_entry {
+  bool soft_dirty = false;  // bit 55
+  bool exclusive = false;   // bit 56
+  bool uffd_wp = false;     // bit 57
+  bool file = false;        // bit 61 (file page or shared-anon)
+  bool swapped = false;     // bit 62
+  bool present = false;     // bit 63
+  bool written = false;     // PAGE_IS_WRITTEN
+  bool operator==(const pagemap_entry&) const = default;
+};
+
+// Hooks for the ghost oracle (sim/oracle.hpp): what really happened to each address.
+class observer {
+ public:
+  virtual ~observer() = default;
+  virtual void stored(pfn_t pfn) = 0;                        // a store went through pfn
+  virtual void mapped_new(pfn_t start, pfn_t end) = 0;       // the mapping is new
+  virtual void unmapped(pfn_t start, pfn_t end) = 0;         // addresses left the address space
+  virtual void cleared_refs() = 0;                           // clear_refs 4 ran
+  virtual void wp_reset(pfn_t start, pfn_t end) = 0;         // uffd-wp protection re-armed
+};
+
+class kernel {
+ public:
+  kernel(const policy& pol, bool swap_on) : pol_(pol) { mm.has_swap = swap_on; }
+
+  mm_struct mm;
+  observer* obs = nullptr;
+  const policy& pol() const { return pol_; }
+
+  // --- system calls and accesses (results as the kernel returns them) --------------------
+  Result sys_mmap(const trace::Mmap& op);
+  Result sys_munmap(std::uint64_t addr, std::uint64_t len);
+  Result sys_brk(std::uint64_t old_brk, std::uint64_t new_brk);
+  Result sys_mprotect(std::uint64_t addr, std::uint64_t len, std::uint8_t prot);
+  // `moved_to` is the destination of a move without `fixed` (the trace's `= ADDR`); when the
+  // kernel would move but none is given, *needs_address is set and -EINVAL returned.
+  Result sys_mremap(const trace::Mremap& op, std::optional<std::uint64_t> moved_to,
+                    bool* needs_address = nullptr);
+  Result sys_madvise(std::uint64_t addr, std::uint64_t len, trace::Advice advice);
+  Result sys_mlock(std::uint64_t addr, std::uint64_t len, bool lock);
+  Result access(std::uint64_t addr, std::uint64_t len, bool write);  // 0 or SIGSEGV
+  Result clear_refs();
+  Result uffd_wp(std::uint64_t addr, std::uint64_t len);
+  Result pagemap_scan(const trace::Scan& op);
+  Result reclaim(std::optional<std::uint64_t> addr, std::optional<std::uint64_t> len);
+  Result fork();
+
+  // --- observation ------------------------------------------------------------------------
+  pagemap_entry pagemap(pfn_t pfn) const;
+  // Pages of [start,end) whose bit 55 reads 1, as intervals (cost follows intervals).
+  pset soft_dirty_pages(pfn_t start, pfn_t end) const;
+  // Pages of [start,end) that a non-wp PAGEMAP_SCAN reports PAGE_IS_WRITTEN.
+  pset written_pages(pfn_t start, pfn_t end) const;
+  // Pages of [start,end) by PTE state.
+  pset present_pages(pfn_t start, pfn_t end, bool data_only = false) const;
+  pset swapped_pages(pfn_t start, pfn_t end, bool real_swap_only = false) const;
+  pset mapped_pages(pfn_t start, pfn_t end) const;
+  bool vma_tracked_clean(const vma_ref& vma, pfn_t pfn) const { return pol_.tracking_enabled(vma, pfn); }
+
+ private:
+  const policy& pol_;
+
+  // vma.cpp: merge, split, unmap (mm/vma.c)
+  struct proposal {  // struct vma_merge_struct, the proposed range
+    pfn_t start, end;
+    vma_value v;     // flags, file, pgoff (via pgoff_delta for `start`), anon_vma
+  };
+  bool can_merge_after(const vma_ref& prev, const proposal& p) const;
+  bool can_merge_before(const vma_ref& next, const proposal& p) const;
+  static bool is_mergeable_anon_vma(anon_vma_id proposed, const vma_ref* existing);
+  std::optional<vma_ref> vma_merge_new_range(const proposal& p, merge_path path,
+                                             bool just_expand);
+  // mm/vma.c:vma_modify: merge, or split off [start,end). Returns the VMA now covering exactly
+  // [start,end) or more (after a merge), or an errno.
+  struct modified {
+    std::optional<vma_ref> vma;     // the VMA now covering [start,end) (more after a merge)
+    int err = 0;                    // -errno
+    bool merged = false;
+    std::vector<vma_value> parts;   // for a merge: the target first, then the absorbed VMAs
+  };
+  modified vma_merge_existing_range(const vma_ref& vma, pfn_t start, pfn_t end,
+                                    vm_flags_t newflags);
+
+  modified vma_modify(const vma_ref& vma, pfn_t start, pfn_t end, vm_flags_t newflags);
+  int split_vma(pfn_t at, bool new_below, bool check_count = true);
+  void set_flags(pfn_t vm_start, vm_flags_t flags);
+  void vma_set_page_prot(pfn_t vm_start);
+  bool page_prot_write(const vma_ref& vma) const;
+  int do_munmap(pfn_t start, pfn_t end);  // do_vmi_munmap after argument checks
+  void unmap_region(pfn_t start, pfn_t end);
+  void zap_ptes(const vma_ref& vma, pfn_t start, pfn_t end, bool keep_uffd_markers);
+
+  // fault.cpp: the fault paths (mm/memory.c)
+  enum class fault_result { ok, sigsegv };
+  fault_result handle_mm_fault(pfn_t pfn, bool write);
+  void do_read_fault_file(const vma_ref& vma, pfn_t pfn, bool uffd_wp);
+  void do_fault_around(const vma_ref& vma, pfn_t pfn);
+  void populate(pfn_t start, pfn_t end);  // mm/gup.c:populate_vma_page_range over VMAs
+  anon_vma_id anon_vma_prepare(pfn_t vm_start);
+  bool needs_sd_wp(const vma_ref& vma, pfn_t pfn, const pte_t& pte) const;
+  bool can_change_pte_writable(const vma_ref& vma, pfn_t pfn, const pte_t& pte) const;
+  std::uint64_t file_mapcount(file_id f, std::uint64_t index) const;
+
+  // mremap.cpp
+  Result move_vma(pfn_t old_addr, pfn_t old_len, pfn_t new_len, pfn_t new_addr, bool dontunmap);
+  void move_page_tables(pfn_t old_addr, pfn_t new_addr, pfn_t len, bool clear_uffd);
+  int vma_to_resize(pfn_t addr, pfn_t old_len, pfn_t new_len, bool dontunmap);
+
+  // madvise.cpp
+  int madvise_vma(const vma_ref& vma, pfn_t start, pfn_t end, trace::Advice advice);
+  void pageout_range(const vma_ref& vma, pfn_t start, pfn_t end);
+  int apply_vma_lock_flags(pfn_t start, pfn_t end, bool lock);
+
+  // uffd.cpp
+  void uffd_wp_range(const vma_ref& vma, pfn_t start, pfn_t end);
+  bool scan_written(const vma_ref& vma, pfn_t pfn) const;
+  // Runs of [s,e) inside `vma` with their PAGE_IS_WRITTEN category.
+  template <class F> void for_each_written_run(const vma_ref& vma, pfn_t s, pfn_t e, F&& f) const;
+};
+
+// mm/mmap.c:do_mmap's translation of PROT_* to VM_* (calc_vm_prot_bits).
+inline vm_flags_t calc_vm_prot_bits(std::uint8_t prot) {
+  return (prot & trace::PROT_R ? VM_READ : 0) | (prot & trace::PROT_W ? VM_WRITE : 0) |
+         (prot & trace::PROT_X ? VM_EXEC : 0);
+}
+
+}  // namespace sdmc

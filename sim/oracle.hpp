@@ -1,0 +1,54 @@
+// The ghost oracle: what really happened to each address, independent of any kernel state,
+// and the judgement of what the policy reports against it (issue "Model core", the three
+// classes). Judged at every observation point; a page is counted once per class between two
+// resets (clear_refs for soft-dirty, a write-protect reset for `written`).
+#pragma once
+
+#include <cstdint>
+
+#include "sim/kernel.hpp"
+
+namespace sdmc {
+
+struct oracle_counts {
+  std::uint64_t false_negatives = 0;    // stored to, holds data, bit 55 reads 0
+  std::uint64_t lost_new_mappings = 0;  // newly mapped since the clear, bit 55 reads 0
+  std::uint64_t false_positives = 0;    // bit 55 reads 1, neither stored to nor newly mapped
+  bool operator==(const oracle_counts&) const = default;
+  oracle_counts& operator+=(const oracle_counts& o) {
+    false_negatives += o.false_negatives;
+    lost_new_mappings += o.lost_new_mappings;
+    false_positives += o.false_positives;
+    return *this;
+  }
+};
+
+// The pages of one judgement, for reports and diagrams.
+struct judgement {
+  pset false_negatives, lost_new_mappings, false_positives;
+};
+
+class oracle : public observer {
+ public:
+  void stored(pfn_t pfn) override;
+  void mapped_new(pfn_t start, pfn_t end) override;
+  void unmapped(pfn_t start, pfn_t end) override;
+  void cleared_refs() override;
+  void wp_reset(pfn_t start, pfn_t end) override;
+
+  // Judges the kernel's current report; adds newly wrong pages to the counts.
+  void observe(const kernel& k);
+  // What is wrong right now (without counting).
+  judgement judge_sd(const kernel& k) const;
+  judgement judge_written(const kernel& k) const;
+
+  oracle_counts sd;       // pagemap bit 55 against stores and new mappings since clear_refs
+  oracle_counts written;  // PAGE_IS_WRITTEN against the same since the last wp reset
+  pset stored_since_clear, new_since_clear;
+  pset stored_since_wp, new_since_wp;
+
+ private:
+  judgement counted_sd_, counted_wr_;
+};
+
+}  // namespace sdmc

@@ -1,0 +1,61 @@
+// userfaultfd write-protect in async mode (WP_ASYNC | WP_UNPOPULATED): fs/userfaultfd.c and
+// mm/userfaultfd.c (semantics 6).
+#include "sim/kernel.hpp"
+
+namespace sdmc {
+
+void kernel::uffd_wp_range(const vma_ref& vma, pfn_t start, pfn_t end) {
+  // mm/userfaultfd.c:uffd_wp_range -> change_protection(MM_CP_UFFD_WP): present PTEs become
+  // uffd-wp (and read-only), swap PTEs get the swap uffd-wp bit, pte_none gets a
+  // PTE_MARKER_UFFD_WP (userfaultfd_wp_use_markers: WP_UNPOPULATED); tables are populated.
+  struct run { pfn_t s, e; pte_t p; };
+  std::vector<run> runs;
+  mm.for_each_pte(start, end, [&](pfn_t s, pfn_t e, const pte_t& p) { runs.push_back({s, e, p}); });
+  mm.alloc_tables(start, end);
+  mm.set_ptes(start, end, make_marker());
+  for (run r : runs) {
+    r.p.uffd_wp = true;
+    if (r.p.is_present()) r.p.write = false;
+    mm.set_ptes(r.s, r.e, r.p);
+  }
+}
+
+Result kernel::uffd_wp(std::uint64_t addr, std::uint64_t len) {
+  mm.uffd_ctx = true;  // UFFDIO_API with UFFD_FEATURE_WP_ASYNC (forces WP_UNPOPULATED)
+  // UFFDIO_REGISTER, mode WP: validate_range
+  if (offset_in_page(addr) || offset_in_page(len) || !len) return err(EINVAL);
+  if (addr < mmap_min_addr || addr >= TASK_SIZE || len > TASK_SIZE - addr) return err(EINVAL);
+  const pfn_t start = addr_to_pfn(addr), end = start + addr_to_pfn(len);
+  auto vmas = mm.vmas_in(start, end);
+  if (vmas.empty()) return err(EINVAL);
+  for (const vma_ref& v : vmas) {
+    // vma_can_userfault: async WP-only mode allows every VMA type but VM_SPECIAL.
+    if (v.v.vm_flags & VM_SPECIAL) return err(EINVAL);
+    if (!(v.v.vm_flags & VM_MAYWRITE)) return err(EPERM);
+  }
+  // userfaultfd_register_range: vma_modify_flags_uffd per VMA, then userfaultfd_set_vm_flags
+  // recomputes the flags from the resulting (target) VMA's own flags -- the target's
+  // VM_SOFTDIRTY wins (semantics 2.3) -- and a shared VMA's vm_page_prot when uffd-wp changed.
+  for (pfn_t at = start; at < end;) {
+    auto vma = mm.find_vma_from(at);
+    if (!vma || vma->vm_start >= end) break;
+    const pfn_t s = std::max(at, vma->vm_start), e = std::min(end, vma->vm_end);
+    if (!(vma->v.vm_flags & VM_UFFD_WP)) {
+      modified m = vma_modify(*vma, s, e, vma->v.vm_flags | VM_UFFD_WP);
+      if (m.err) return err(-m.err);
+      vm_flags_t target = mm.find_vma(m.vma->vm_start)->v.vm_flags;
+      vm_flags_t flags = target | VM_UFFD_WP;
+      if (m.merged) flags = pol_.merged_flags(merge_path::uffd, flags, m.parts);
+      set_flags(m.vma->vm_start, flags);
+      if (flags & VM_SHARED) vma_set_page_prot(m.vma->vm_start);
+    }
+    at = mm.find_vma(s)->vm_end;
+  }
+  // UFFDIO_WRITEPROTECT: mwriteprotect_range over every VMA of the range.
+  for (const vma_ref& v : mm.vmas_in(start, end))
+    uffd_wp_range(v, std::max(start, v.vm_start), std::min(end, v.vm_end));
+  if (obs) obs->wp_reset(start, end);
+  return ok(0);
+}
+
+}  // namespace sdmc

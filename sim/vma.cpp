@@ -1,0 +1,201 @@
+// VMA merge, split and unmap: mm/vma.c.
+#include "sim/kernel.hpp"
+
+namespace sdmc {
+
+bool kernel::is_mergeable_anon_vma(anon_vma_id proposed, const vma_ref* existing) {
+  // mm/vma.c:is_mergeable_anon_vma. In this model every anon_vma_chain is singular when the VMA
+  // has an anon_vma (the forked child exits at once) and empty otherwise.
+  anon_vma_id theirs = existing ? existing->v.anon_vma : 0;
+  bool singular = existing ? existing->v.anon_vma != 0 : false;
+  if ((!proposed || !theirs) && (!existing || singular)) return true;
+  return proposed == theirs;
+}
+
+namespace {
+// The parts of mm/vma.c:is_mergeable_vma other than the flag comparison: same vm_file (the
+// read-only open of a memfd is another struct file); mempolicy, uffd ctx (one per trace) and
+// anon name are equal in the model whenever the flags are.
+bool same_file(const vma_value& a, const vma_value& b) {
+  return a.file == b.file && a.file_ro == b.file_ro;
+}
+}  // namespace
+
+bool kernel::can_merge_after(const vma_ref& prev, const proposal& p) const {
+  // mm/vma.c:can_vma_merge_after: prev->vm_pgoff + vma_pages(prev) == vmg->pgoff. With
+  // adjacency (checked by the caller) that is equality of pgoff_delta.
+  return pol_.flags_mergeable(mm, prev.v.vm_flags, p.v.vm_flags) && same_file(prev.v, p.v) &&
+         is_mergeable_anon_vma(p.v.anon_vma, &prev) && prev.v.pgoff_delta == p.v.pgoff_delta;
+}
+
+bool kernel::can_merge_before(const vma_ref& next, const proposal& p) const {
+  // mm/vma.c:can_vma_merge_before: next->vm_pgoff == vmg->pgoff + pglen.
+  return pol_.flags_mergeable(mm, next.v.vm_flags, p.v.vm_flags) && same_file(next.v, p.v) &&
+         is_mergeable_anon_vma(p.v.anon_vma, &next) && next.v.pgoff_delta == p.v.pgoff_delta;
+}
+
+std::optional<vma_ref> kernel::vma_merge_new_range(const proposal& p, merge_path path,
+                                                   bool just_expand) {
+  // mm/vma.c:vma_merge_new_range
+  if (p.v.vm_flags & VM_SPECIAL) return std::nullopt;
+  auto prev = mm.vma_prev(p.start);
+  auto next = mm.find_vma_from(p.end);
+  if (prev && prev->vm_end != p.start) prev.reset();
+  if (next && next->vm_start != p.end) next.reset();
+  if (!prev && !next) return std::nullopt;
+  bool left = prev && can_merge_after(*prev, p);
+  // can_vma_merge_right: with a left merge, prev and next must be compatible with each other
+  // too (are_anon_vmas_compatible).
+  bool right = !just_expand && next && can_merge_before(*next, p) &&
+               (!left || !prev->v.anon_vma || !next->v.anon_vma ||
+                prev->v.anon_vma == next->v.anon_vma);
+  if (!left && !right) return std::nullopt;
+
+  // vma_expand: the target keeps its own vm_area_struct and flags; a removed next donates its
+  // anon_vma (dup_anon_vma) when the target has none.
+  const vma_ref& target = left ? *prev : *next;
+  vma_ref res{left ? prev->vm_start : p.start, right ? next->vm_end : p.end, target.v};
+  std::vector<vma_value> parts{target.v};
+  if (left && right) {
+    if (!res.v.anon_vma) res.v.anon_vma = next->v.anon_vma;
+    parts.push_back(next->v);
+  }
+  parts.push_back(p.v);
+  res.v.vm_flags = pol_.merged_flags(path, res.v.vm_flags, parts);
+  mm.set_vma(res.vm_start, res.vm_end, res.v);
+  return res;
+}
+
+kernel::modified kernel::vma_merge_existing_range(const vma_ref& vma, pfn_t start, pfn_t end,
+                                                  vm_flags_t newflags) {
+  // mm/vma.c:vma_merge_existing_range
+  modified out;
+  bool left_side = start == vma.vm_start, right_side = end == vma.vm_end;
+  if ((newflags & VM_SPECIAL) || (!left_side && !right_side)) return out;
+  proposal p{start, end, vma.v};
+  p.v.vm_flags = newflags;
+  auto prev = left_side ? mm.vma_prev(start) : std::nullopt;
+  auto next = right_side ? mm.find_vma_from(end) : std::nullopt;
+  if (prev && prev->vm_end != start) prev.reset();
+  if (next && next->vm_start != end) next.reset();
+  bool merge_left = prev && can_merge_after(*prev, p);
+  // can_vma_merge_right: with a left merge, prev and next must also be compatible with each
+  // other (are_anon_vmas_compatible).
+  bool merge_right = next && can_merge_before(*next, p) &&
+                     (!merge_left || !prev->v.anon_vma || !next->v.anon_vma ||
+                      prev->v.anon_vma == next->v.anon_vma);
+  if (!merge_left && !merge_right) return out;
+
+  vma_ref res;
+  if (merge_left && merge_right) {
+    res = {prev->vm_start, next->vm_end, prev->v};
+    if (!res.v.anon_vma) res.v.anon_vma = next->v.anon_vma ? next->v.anon_vma : vma.v.anon_vma;
+    out.parts = {prev->v, vma.v, next->v};
+    mm.set_vma(res.vm_start, res.vm_end, res.v);
+  } else if (merge_left) {
+    res = {prev->vm_start, end, prev->v};
+    if (!res.v.anon_vma) res.v.anon_vma = vma.v.anon_vma;
+    out.parts = {prev->v, vma.v};
+    mm.set_vma(res.vm_start, res.vm_end, res.v);  // vma shrinks to [end, vm_end) if it survives
+  } else {
+    res = {start, next->vm_end, next->v};
+    if (!res.v.anon_vma) res.v.anon_vma = vma.v.anon_vma;
+    out.parts = {next->v, vma.v};
+    mm.set_vma(res.vm_start, res.vm_end, res.v);  // vma shrinks to [vm_start, start) if it survives
+  }
+  out.vma = res;
+  out.merged = true;
+  return out;
+}
+
+int kernel::split_vma(pfn_t at, bool new_below, bool check_count) {
+  // mm/vma.c:split_vma refuses at sysctl_max_map_count; __split_vma (munmap) does not.
+  auto v = mm.find_vma(at);
+  if (!v || v->vm_start == at) return 0;
+  if (check_count && mm.map_count() >= sysctl_max_map_count) return -ENOMEM;
+  mm.split_vma(at, new_below);
+  auto lo = mm.find_vma(at - 1), hi = mm.find_vma(at);
+  pol_.on_split(lo->v, lo->vm_start, at, hi->v, hi->vm_end);
+  mm.update_vma(lo->vm_start, lo->v);
+  mm.update_vma(hi->vm_start, hi->v);
+  return 0;
+}
+
+kernel::modified kernel::vma_modify(const vma_ref& vma, pfn_t start, pfn_t end,
+                                    vm_flags_t newflags) {
+  // mm/vma.c:vma_modify: first try to merge, otherwise split off the affected range.
+  modified m = vma_merge_existing_range(vma, start, end, newflags);
+  if (m.merged) return m;
+  if (vma.vm_start < start)
+    if (int err = split_vma(start, true)) return {std::nullopt, err};
+  if (vma.vm_end > end)
+    if (int err = split_vma(end, false)) return {std::nullopt, err};
+  m.vma = mm.find_vma(start);
+  return m;
+}
+
+void kernel::set_flags(pfn_t vm_start, vm_flags_t flags) {
+  auto v = mm.find_vma(vm_start);
+  v->v.vm_flags = flags;
+  mm.update_vma(v->vm_start, v->v);
+}
+
+bool kernel::page_prot_write(const vma_ref& vma) const {
+  // mm/mmap.c:vma_set_page_prot + mm/vma.c:vma_wants_writenotify for shmem (no page_mkwrite,
+  // no writeback): shared-writable VMAs get a writable vm_page_prot unless soft-dirty tracking
+  // or uffd-wp needs write faults. Private mappings always get the COW (read-only) protection.
+  vm_flags_t f = vma.v.vm_flags;
+  if ((f & (VM_WRITE | VM_SHARED)) != (VM_WRITE | VM_SHARED)) return false;
+  return !(pol_.vma_wants_sd_writenotify(vma) || (f & VM_UFFD_WP));
+}
+
+void kernel::vma_set_page_prot(pfn_t vm_start) {
+  auto v = mm.find_vma(vm_start);
+  v->v.page_prot_write = page_prot_write(*v);
+  mm.update_vma(v->vm_start, v->v);
+}
+
+void kernel::zap_ptes(const vma_ref& vma, pfn_t start, pfn_t end, bool keep_uffd_markers) {
+  // mm/memory.c:zap_pte_range. Soft-dirty is lost with the PTE. For file/shmem VMAs under
+  // uffd-wp, a zap that is not an unmap leaves a marker where the PTE was still protected
+  // (mm_inline.h:pte_install_uffd_wp_if_needed); anon VMAs never get markers.
+  bool markers = keep_uffd_markers && !vma.is_anonymous() && (vma.v.vm_flags & VM_UFFD_WP);
+  mm.update_ptes(start, end, [&](const pte_t& p) {
+    if (markers && p.uffd_wp) return make_marker();
+    return pte_t{};
+  });
+}
+
+int kernel::do_munmap(pfn_t start, pfn_t end) {
+  // mm/vma.c:do_vmi_munmap -> vms_gather_munmap_vmas: the split at the start fails when it
+  // would push map_count over the limit; the split at the end never does.
+  auto vmas = mm.vmas_in(start, end);
+  if (vmas.empty()) return 0;
+  const vma_ref& first = vmas.front();
+  if (first.vm_start < start && end < first.vm_end && mm.map_count() >= sysctl_max_map_count)
+    return -ENOMEM;
+  split_vma(start, true, false);
+  split_vma(end, false, false);
+  unmap_region(start, end);
+  return 0;
+}
+
+void kernel::unmap_region(pfn_t start, pfn_t end) {
+  mm.clear_ptes(start, end);
+  mm.erase_vmas(start, end);
+  mm.free_tables(start, end);
+  if (obs) obs->unmapped(start, end);
+}
+
+Result kernel::sys_munmap(std::uint64_t addr, std::uint64_t len) {
+  // mm/vma.c:do_vmi_munmap
+  if (offset_in_page(addr) || addr > TASK_SIZE || len > TASK_SIZE - addr)
+    return err(EINVAL);
+  len = page_align(len);
+  if (len == 0) return err(EINVAL);
+  pfn_t start = addr_to_pfn(addr), end = start + addr_to_pfn(len);
+  if (int e = do_munmap(start, end)) return err(-e);
+  return ok(0);
+}
+
+}  // namespace sdmc

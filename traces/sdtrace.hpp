@@ -91,6 +91,15 @@ struct Fork { bool operator==(const Fork&) const = default; };
 struct Epoch { bool operator==(const Epoch&) const = default; };
 
 enum class Field : std::uint8_t { Sd, Present, Swapped, Written, Vmas };
+
+inline constexpr std::uint64_t kPageSize = 4096;
+// Pages an expectation covers, rounded as the kernel rounds a range:
+// ((addr + len + 4095) / 4096) - addr / 4096, computed without overflow. A zero-length range at an
+// unaligned address therefore covers the one page holding addr; at an aligned address, none.
+constexpr std::uint64_t pages_spanned(std::uint64_t addr, std::uint64_t len) {
+  return len / kPageSize + (addr % kPageSize + len % kPageSize + kPageSize - 1) / kPageSize;
+}
+
 struct Expect {
   Field field = Field::Sd;
   std::uint64_t addr = 0, len = 0;
@@ -136,7 +145,9 @@ struct ParseError : std::runtime_error {
 Trace parse(std::string_view text, const std::string& filename);
 // Reads and parses a file; an unreadable file is a ParseError at line 0.
 Trace parse_file(const std::string& path);
-// Canonical text of a trace (`sdtrace 1` first); parse(write(t)) == t.
+// Canonical text of a trace (`sdtrace 1` first); parse(write(t)) == t for every t that parse can
+// produce. A Trace it cannot (an errno not in the table, a file name outside the format's
+// characters, a Bits expectation of the wrong length, ...) is written as is and fails to parse.
 std::string write(const Trace& t);
 // Text of one operation line without the trailing newline, e.g. "mmap 0x1000 4p rw- private = 0x1000".
 std::string format_line(const Line& l);
@@ -144,11 +155,14 @@ std::string format_line(const Line& l);
 // Names shared by parser, writer and reports.
 std::string_view advice_name(Advice a);
 std::string_view field_name(Field f);
+std::string_view sharing_name(Sharing s);     // "private", "shared", "droppable"
 std::string prot_string(std::uint8_t prot);   // "rw-"
 std::string_view op_name(const Op& op);       // "mmap", "expect", ...
 // errno name <-> number (Linux x86-64): "EINVAL" <-> 22. Unknown returns nullopt / "".
 std::optional<int> errno_from_name(std::string_view name);
 std::string_view errno_name(int err);
-std::string format_result(const Result& r);   // "0x1000", "-EINVAL", "SIGSEGV", "" for None
+// "0x1000", "-EINVAL", "SIGSEGV", "" for None. A value below 4096 (0, a count) is written in
+// decimal, anything larger (an address) in hex; an errno missing from the table as "-<number>".
+std::string format_result(const Result& r);
 
 }  // namespace sdmc::trace

@@ -171,17 +171,19 @@ TEST(TraceParser, ExpectBitsCountPagesOverlappingTheRange) {
   EXPECT_EQ(op<Expect>("expect sd 0x1fff 2 11").bits, "11");  // straddles a page boundary
   EXPECT_EQ(op<Expect>("expect sd 0x1000 4097 01").bits, "01");
   EXPECT_EQ(op<Expect>("expect sd 0x1800 1p 10").bits, "10");
-  // Zero length at an unaligned address: the kernel's rounding gives the page holding ADDR.
-  EXPECT_EQ(op<Expect>("expect sd 0x1001 0 1").bits, "1");
+  // An empty range has no pages, even at an unaligned address.
   EXPECT_EQ(op<Expect>("expect sd 0x1000 0 all0").form, Expect::Form::All0);
+  EXPECT_EQ(op<Expect>("expect sd 0x1001 0 all1").form, Expect::Form::All1);
   EXPECT_EQ(op_error("expect sd 0x1000 0 0\n"), "2:20: expected 0 bits, one per page of [ADDR, ADDR+LEN), got 1");
+  EXPECT_EQ(op_error("expect sd 0x1001 0 1\n"), "2:20: expected 0 bits, one per page of [ADDR, ADDR+LEN), got 1");
   EXPECT_EQ(op_error("expect sd 0x1fff 2 1\n"), "2:20: expected 2 bits, one per page of [ADDR, ADDR+LEN), got 1");
 }
 
 TEST(TraceParser, PagesSpanned) {
   EXPECT_EQ(pages_spanned(0, 0), 0u);
   EXPECT_EQ(pages_spanned(0x1000, 1), 1u);
-  EXPECT_EQ(pages_spanned(0x1001, 0), 1u);
+  EXPECT_EQ(pages_spanned(0x1001, 0), 0u);
+  EXPECT_EQ(pages_spanned(0x1001, 1), 1u);
   EXPECT_EQ(pages_spanned(0x1fff, 2), 2u);
   EXPECT_EQ(pages_spanned(0, kMax), 1ull << 52);  // no overflow near the top
   EXPECT_EQ(pages_spanned(kMax, kMax), (1ull << 52) + 1);

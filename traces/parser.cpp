@@ -347,9 +347,8 @@ Trace parse(std::string_view text, const std::string& filename) {
     ++lineno;
     std::vector<Token> toks = lex::tokenize(raw);
     if (toks.empty()) continue;
-    Token key = toks.front();
     LineParser p(filename, lineno, std::move(toks));
-    p.next();  // the key
+    Token key = p.next();
     if (!st.version) {
       if (key.text != "sdtrace") p.expected(key, "\"sdtrace 1\" first");
       Token v = p.take("the version 1");

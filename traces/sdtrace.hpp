@@ -93,10 +93,11 @@ struct Epoch { bool operator==(const Epoch&) const = default; };
 enum class Field : std::uint8_t { Sd, Present, Swapped, Written, Vmas };
 
 inline constexpr std::uint64_t kPageSize = 4096;
-// Pages an expectation covers, rounded as the kernel rounds a range:
-// ((addr + len + 4095) / 4096) - addr / 4096, computed without overflow. A zero-length range at an
-// unaligned address therefore covers the one page holding addr; at an aligned address, none.
+// Pages that overlap [addr, addr+len): the length of an expectation's bit string. For len > 0 this
+// is the kernel's rounding ((addr + len + 4095) / 4096) - addr / 4096, computed without overflow;
+// an empty range overlaps no page, even at an unaligned address (where that formula gives 1).
 constexpr std::uint64_t pages_spanned(std::uint64_t addr, std::uint64_t len) {
+  if (len == 0) return 0;
   return len / kPageSize + (addr % kPageSize + len % kPageSize + kPageSize - 1) / kPageSize;
 }
 

@@ -108,12 +108,24 @@ void mm_struct::alloc_tables(pfn_t start, pfn_t end) {
 void mm_struct::free_tables(pfn_t start, pfn_t end) {
   if (start >= end) return;
   // mm/memory.c:free_pgtables frees the PTE tables of the unmapped range that no remaining
-  // VMA (prev/next: floor and ceiling) still intersects. Interval arithmetic, not a span loop.
+  // VMA (prev/next: floor and ceiling) still intersects. Only spans that have a table are
+  // looked at, and each VMA lookup skips every span up to the next VMA.
   using span_iv = boost::icl::interval<std::uint64_t>;
-  std::uint64_t lo = start >> SPAN_SHIFT, hi = ((end - 1) >> SPAN_SHIFT) + 1;
-  boost::icl::interval_set<std::uint64_t> doomed = tables_ & span_iv::right_open(lo, hi);
-  for (const vma_ref& v : vmas_in(lo << SPAN_SHIFT, hi << SPAN_SHIFT))
-    doomed -= span_iv::right_open(v.vm_start >> SPAN_SHIFT, ((v.vm_end - 1) >> SPAN_SHIFT) + 1);
+  const std::uint64_t lo = start >> SPAN_SHIFT, hi = ((end - 1) >> SPAN_SHIFT) + 1;
+  boost::icl::interval_set<std::uint64_t> candidates = tables_ & span_iv::right_open(lo, hi);
+  boost::icl::interval_set<std::uint64_t> doomed;
+  for (const auto& iv : candidates) {
+    for (std::uint64_t span = iv.lower(); span < iv.upper();) {
+      auto next = find_vma_from(span << SPAN_SHIFT);
+      if (!next || next->vm_start >= (iv.upper() << SPAN_SHIFT)) {
+        doomed += span_iv::right_open(span, iv.upper());
+        break;
+      }
+      std::uint64_t first_kept = next->vm_start >> SPAN_SHIFT;
+      if (first_kept > span) doomed += span_iv::right_open(span, first_kept);
+      span = ((next->vm_end - 1) >> SPAN_SHIFT) + 1;  // spans the VMA touches stay
+    }
+  }
   tables_ -= doomed;
 }
 

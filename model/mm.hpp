@@ -37,6 +37,29 @@ class mm_struct {
   std::optional<vma_ref> vma_prev(pfn_t pfn) const;          // last VMA with vm_end <= pfn
   std::vector<vma_ref> vmas_in(pfn_t start, pfn_t end) const;  // VMAs intersecting [start,end)
   std::vector<vma_ref> all_vmas() const;
+  // Calls f(const vma_ref&) for each VMA intersecting [start,end), in address order, without
+  // allocating.
+  template <class F>
+  void for_each_vma(pfn_t start, pfn_t end, F&& f) const {
+    if (start >= end) return;
+    auto [lo, hi] = vmas_.equal_range(prange(start, end));
+    for (auto it = lo; it != hi; ++it) f(vma_ref{it->first.lower(), it->first.upper(), it->second});
+  }
+  // Rewrites every VMA value in place with g(vma_ref&) (which must not touch the range).
+  template <class G>
+  void update_each_vma(G&& g) {
+    for (auto& seg : vmas_) {
+      vma_ref r{seg.first.lower(), seg.first.upper(), seg.second};
+      g(r);
+      const_cast<vma_value&>(seg.second) = std::move(r.v);
+    }
+  }
+  // Rewrites every PTE in place with g(pte_t&), then re-joins equal neighbours.
+  template <class G>
+  void update_all_ptes(G&& g) {
+    for (auto& seg : ptes_) g(const_cast<pte_t&>(seg.second));
+    boost::icl::join(ptes_);
+  }
   bool intersects(pfn_t start, pfn_t end) const;
   std::size_t map_count() const { return vmas_.iterative_size(); }
   // Replace whatever is in [start,end) by one VMA with value v.
@@ -62,6 +85,17 @@ class mm_struct {
       pfn_t s = std::max(start, it->first.lower()), e = std::min(end, it->first.upper());
       if (s < e) f(s, e, it->second);
     }
+  }
+  // Like for_each_pte, but also calls f for the pte_none gaps.
+  template <class F>
+  void for_each_pte_or_none(pfn_t start, pfn_t end, F&& f) const {
+    pfn_t at = start;
+    for_each_pte(start, end, [&](pfn_t s, pfn_t e, const pte_t& p) {
+      if (at < s) f(at, s, pte_t{});
+      f(s, e, p);
+      at = e;
+    });
+    if (at < end) f(at, end, pte_t{});
   }
   // Rewrites each non-none run in [start,end) with g(pte) (which may return pte_none).
   template <class G>

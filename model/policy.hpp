@@ -53,6 +53,8 @@ class policy {
   virtual bool vma_wants_sd_writenotify(const vma_ref& vma) const = 0;
   // The VMA's contribution to pagemap bit 55 for `pfn` (fs/proc/task_mmu.c:pte_to_pagemap_entry).
   virtual bool vma_reports_dirty(const vma_ref& vma, pfn_t pfn) const = 0;
+  // True when vma_reports_dirty varies inside a VMA (so callers cannot sample one page).
+  virtual bool has_page_granular_state() const { return false; }
   // The same for the whole VMA, as intervals (what the oracle judges; cost follows intervals).
   virtual pset vma_dirty_pages(const vma_ref& vma) const {
     pset out;

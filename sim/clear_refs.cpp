@@ -6,23 +6,17 @@ namespace sdmc {
 Result kernel::clear_refs() {
   // First the VMAs: the policy clears the flag, and vm_page_prot is recomputed only for VMAs
   // it changed (write-notify comes back for shared mappings).
-  for (const vma_ref& vma : mm.all_vmas()) {
-    vma_value v = vma.v;
-    if (!pol_.clear_vma(v, vma.vm_start, vma.vm_end)) continue;
-    mm.update_vma(vma.vm_start, v);
-    vma_set_page_prot(vma.vm_start);
-  }
+  mm.update_each_vma([&](vma_ref& vma) {
+    if (pol_.clear_vma(vma.v, vma.vm_start, vma.vm_end)) vma.v.page_prot_write = page_prot_write(vma);
+  });
   // Then the walk: clear_soft_dirty write-protects and cleans every present PTE (the pinned
-  // exception is out of scope: no DMA pins in the model) and cleans every swap entry/marker.
-  for (const vma_ref& vma : mm.all_vmas()) {
-    if (vma.v.vm_flags & VM_PFNMAP) continue;  // clear_refs_test_walk
-    mm.update_ptes(vma.vm_start, vma.vm_end, [](const pte_t& p) {
-      pte_t n = p;
-      if (p.is_present()) n.write = false;
-      n.soft_dirty = false;
-      return n;
-    });
-  }
+  // exception is out of scope: no DMA pins in the model) and cleans every swap entry and
+  // marker. No VMA of the model is VM_PFNMAP or hugetlb (clear_refs_test_walk skips those), so
+  // the walk covers every PTE.
+  mm.update_all_ptes([](pte_t& p) {
+    if (p.is_present()) p.write = false;
+    p.soft_dirty = false;
+  });
   mm.cleared_refs = true;
   if (obs) obs->cleared_refs();
   return ok(0);

@@ -76,12 +76,16 @@ kernel::fault_result kernel::handle_mm_fault(pfn_t pfn, bool write) {
   // arch/x86/mm/fault.c:access_error: a write needs VM_WRITE; a read any access bit.
   const vm_flags_t flags = vma->v.vm_flags;
   if (write ? !(flags & VM_WRITE) : !(flags & VM_ACCESS_FLAGS)) return fault_result::sigsegv;
-  pte_t pte = mm.pte_at(pfn);
-  const bool shared = flags & VM_SHARED;
+  fault_run(*vma, pfn, pfn + 1, mm.pte_at(pfn), write);
+  return fault_result::ok;
+}
 
+void kernel::fault_run(const vma_ref& vma, pfn_t s, pfn_t e, const pte_t& pte, bool write) {
+  // The access to [s,e), whose pages all hold `pte`, of a VMA that permits it.
+  const bool shared = vma.v.vm_flags & VM_SHARED;
   if (!write) {
-    if (pte.is_present()) return fault_result::ok;  // the hardware reads; no fault
-    mm.alloc_tables(pfn, pfn + 1);
+    if (pte.is_present()) return;  // the hardware reads; no fault
+    mm.alloc_tables(s, e);
     if (pte.kind == pte_kind::swap) {
       // mm/memory.c:do_swap_page: soft-dirty and uffd-wp come back from the swap PTE; the page
       // is mapped writable only if exclusive and no tracker needs a write fault.
@@ -89,32 +93,32 @@ kernel::fault_result kernel::handle_mm_fault(pfn_t pfn, bool write) {
       n.kind = pte_kind::present;
       n.page = pte_page::anon;
       n.dirty = false;
-      n.write = pte.anon_exclusive && (flags & VM_WRITE) && !pte.uffd_wp &&
-                !needs_sd_wp(*vma, pfn, pte);
-      mm.set_ptes(pfn, pfn + 1, n);
-      return fault_result::ok;
+      n.write = pte.anon_exclusive && (vma.v.vm_flags & VM_WRITE) && !pte.uffd_wp &&
+                !needs_sd_wp(vma, s, pte);
+      mm.set_ptes(s, e, n);
+      return;
     }
     const bool uffd = pte.kind == pte_kind::marker;
-    if (vma->is_anonymous()) {
+    if (vma.is_anonymous()) {
       // do_anonymous_page, read: the shared zero page, read-only, not soft-dirty; no anon_vma.
       pte_t z;
       z.kind = pte_kind::present;
       z.page = pte_page::zero;
       z.uffd_wp = uffd;
-      mm.set_ptes(pfn, pfn + 1, z);
+      mm.set_ptes(s, e, z);
     } else {
-      do_read_fault_file(*vma, pfn, uffd);
+      for (pfn_t p = s; p < e; ++p) do_read_fault_file(vma, p, uffd);
     }
-    return fault_result::ok;
+    return;
   }
-
   if (pte.is_present() && pte.write) {
     // A store through a writable PTE: the CPU sets _PAGE_DIRTY, never soft-dirty.
-    pte.dirty = true;
-    mm.set_ptes(pfn, pfn + 1, pte);
-    return fault_result::ok;
+    pte_t n = pte;
+    n.dirty = true;
+    mm.set_ptes(s, e, n);
+    return;
   }
-  mm.alloc_tables(pfn, pfn + 1);
+  mm.alloc_tables(s, e);
   // Every write fault ends in pte_mkdirty (x86: dirty and soft-dirty) on a writable PTE, and in
   // async uffd-wp mode first drops the uffd-wp bit (do_wp_page) or resolves the marker.
   pte_t n;
@@ -123,31 +127,49 @@ kernel::fault_result kernel::handle_mm_fault(pfn_t pfn, bool write) {
   if (shared) {
     // do_shared_fault / wp_page_shared: the page-cache page itself.
     n.page = pte_page::file;
-    memfile& f = mm.file(vma->v.file);
-    std::uint64_t index = vma->pgoff_at(pfn);
-    f.cached.add(index);
-    f.swapped.erase(index);
+    memfile& f = mm.file(vma.v.file);
+    const prange idx(vma.pgoff_at(s), vma.pgoff_at(e));
+    f.cached += idx;
+    f.swapped -= idx;
   } else {
     // do_anonymous_page / do_cow_fault / wp_page_copy / wp_page_reuse: an exclusive anon page.
-    anon_vma_prepare(vma->vm_start);
+    anon_vma_prepare(vma.vm_start);
     n.page = pte_page::anon;
     n.anon_exclusive = true;
     n.lazyfree = pte.is_present() && pte.page == pte_page::anon && pte.lazyfree;
   }
-  mm.set_ptes(pfn, pfn + 1, n);
-  return fault_result::ok;
+  mm.set_ptes(s, e, n);
 }
 
 Result kernel::access(std::uint64_t addr, std::uint64_t len, bool write) {
+  // Page by page in ascending order, stopping at the first page the kernel refuses. Pages of
+  // one VMA whose PTEs are identical take identical faults, so runs are handled at once; only
+  // file read faults go page by page (fault-around depends on the faulting page).
   if (len == 0) return ok(0);
-  pfn_t first = addr_to_pfn(addr), last = addr_to_pfn(addr + len - 1);
-  for (pfn_t pfn = first; pfn <= last; ++pfn) {
-    if (handle_mm_fault(pfn, write) == fault_result::sigsegv) return sigsegv();
-    if (write) {
-      auto vma = mm.find_vma(pfn);
-      if (vma->v.file) mm.file(vma->v.file).written.add(vma->pgoff_at(pfn));
-      if (obs) obs->stored(pfn);
+  const pfn_t first = addr_to_pfn(addr), end = addr_to_pfn(addr + len - 1) + 1;
+  for (pfn_t p = first; p < end;) {
+    auto vma = mm.find_vma(p);
+    if (!vma) return sigsegv();
+    const vm_flags_t flags = vma->v.vm_flags;
+    // arch/x86/mm/fault.c:access_error: a write needs VM_WRITE; a read any access bit.
+    if (write ? !(flags & VM_WRITE) : !(flags & VM_ACCESS_FLAGS)) return sigsegv();
+    const pfn_t seg_end = std::min(vma->vm_end, end);
+    if (!write && !vma->is_anonymous()) {
+      for (pfn_t q = p; q < seg_end; ++q) handle_mm_fault(q, false);
+    } else {
+      struct run { pfn_t s, e; pte_t old; };
+      std::vector<run> runs;
+      mm.for_each_pte_or_none(p, seg_end, [&](pfn_t s, pfn_t e, const pte_t& old) {
+        if (!(old.is_present() && (!write || old.write))) runs.push_back({s, e, old});
+        else if (write && !old.dirty) runs.push_back({s, e, old});
+      });
+      for (const run& r : runs) fault_run(*vma, r.s, r.e, r.old, write);
+      if (write) {
+        if (vma->v.file) mm.file(vma->v.file).written += prange(vma->pgoff_at(p), vma->pgoff_at(seg_end));
+        if (obs) obs->stored(p, seg_end);
+      }
     }
+    p = seg_end;
   }
   return ok(0);
 }

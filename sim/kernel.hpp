@@ -46,7 +46,7 @@ struct pagemap_entry {
 class observer {
  public:
   virtual ~observer() = default;
-  virtual void stored(pfn_t pfn) = 0;                        // a store went through pfn
+  virtual void stored(pfn_t start, pfn_t end) = 0;           // stores went through [start,end)
   virtual void mapped_new(pfn_t start, pfn_t end) = 0;       // the mapping is new
   virtual void unmapped(pfn_t start, pfn_t end) = 0;         // addresses left the address space
   virtual void cleared_refs() = 0;                           // clear_refs 4 ran
@@ -127,6 +127,7 @@ class kernel {
   // fault.cpp: the fault paths (mm/memory.c)
   enum class fault_result { ok, sigsegv };
   fault_result handle_mm_fault(pfn_t pfn, bool write);
+  void fault_run(const vma_ref& vma, pfn_t s, pfn_t e, const pte_t& pte, bool write);
   void do_read_fault_file(const vma_ref& vma, pfn_t pfn, bool uffd_wp);
   void do_fault_around(const vma_ref& vma, pfn_t pfn);
   void populate(pfn_t start, pfn_t end);  // mm/gup.c:populate_vma_page_range over VMAs

@@ -65,7 +65,11 @@ Result kernel::sys_mmap(const trace::Mmap& op) {
   if (op.file) {
     // The memfd: created empty on first use, grown to at least OFFSET+LEN (ftruncate).
     auto id = mm.find_file(op.file->name);
-    if (!id) id = mm.add_file(memfile{op.file->name});
+    if (!id) {
+      memfile nf;
+      nf.name = op.file->name;
+      id = mm.add_file(std::move(nf));
+    }
     memfile& f = mm.file(*id);
     f.size_pages = std::max<std::uint64_t>(f.size_pages, pgoff + (len >> PAGE_SHIFT));
     v.file = *id;

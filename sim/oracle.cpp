@@ -1,46 +1,123 @@
 #include "sim/oracle.hpp"
 
+#include <array>
+#include <vector>
+
 namespace sdmc {
 
 namespace {
-void drop(judgement& j, const prange& r) {
-  j.false_negatives -= r;
-  j.lost_new_mappings -= r;
-  j.false_positives -= r;
-}
-std::uint64_t pages(const pset& s) {
-  std::uint64_t n = 0;
-  for (const auto& iv : s) n += iv.upper() - iv.lower();
-  return n;
-}
-// Count the pages of `now` not already counted in this interval, and remember them.
-void count(const judgement& now, judgement& counted, oracle_counts& c) {
-  c.false_negatives += pages(now.false_negatives - counted.false_negatives);
-  c.lost_new_mappings += pages(now.lost_new_mappings - counted.lost_new_mappings);
-  c.false_positives += pages(now.false_positives - counted.false_positives);
-  counted.false_negatives += now.false_negatives;
-  counted.lost_new_mappings += now.lost_new_mappings;
-  counted.false_positives += now.false_positives;
-}
 constexpr pfn_t ALL = pfn_t(1) << (47 - PAGE_SHIFT);
+
+using ivec = std::vector<prange>;  // sorted, disjoint intervals
+
+ivec to_vec(const pset& s) { return ivec(s.begin(), s.end()); }
+
+void remove(pset& s, const prange& r) {
+  if (!s.empty()) s -= r;
+}
+void drop(judgement& j, const prange& r) {
+  remove(j.false_negatives, r);
+  remove(j.lost_new_mappings, r);
+  remove(j.false_positives, r);
+}
+
+// The lists a judgement sweeps over, in this order.
+enum list : unsigned { STORED, NEW, BIT_VMA, BIT_PTE, DATA, TRACKED, C_FN, C_LOST, C_FP, NLISTS };
+
+// Sweeps the elementary segments of the union of the lists' boundaries and classifies each:
+// a k-way merge, so the cost follows the number of intervals.
+struct sweep_result {
+  oracle_counts counts;
+  judgement pages;
+};
+sweep_result sweep(const std::array<ivec, NLISTS>& lists, bool need_tracked, bool materialize) {
+  sweep_result out;
+  std::array<std::size_t, NLISTS> idx{};
+  pfn_t at = 0;
+  auto fn_at = out.pages.false_negatives.end(), lost_at = out.pages.lost_new_mappings.end(),
+       fp_at = out.pages.false_positives.end();
+  for (;;) {
+    // The next boundary after `at`, and membership of [at, next).
+    pfn_t next = ALL;
+    unsigned in = 0;
+    bool any = false;
+    for (unsigned l = 0; l < NLISTS; ++l) {
+      const ivec& v = lists[l];
+      std::size_t& i = idx[l];
+      while (i < v.size() && v[i].upper() <= at) ++i;
+      if (i == v.size()) continue;
+      any = true;
+      if (v[i].lower() <= at) {
+        in |= 1u << l;
+        next = std::min(next, v[i].upper());
+      } else {
+        next = std::min(next, v[i].lower());
+      }
+    }
+    if (!any) break;
+    if (in) {
+      const bool bit = in & (1u << BIT_VMA | 1u << BIT_PTE);
+      const bool stored = in & 1u << STORED, fresh = in & 1u << NEW;
+      const bool tracked = !need_tracked || (in & 1u << TRACKED);
+      const pfn_t n = next - at;
+      const prange seg(at, next);
+      if (tracked && stored && (in & 1u << DATA) && !bit && !(in & 1u << C_FN)) {
+        out.counts.false_negatives += n;
+        if (materialize) fn_at = out.pages.false_negatives.add(fn_at, seg);
+      }
+      if (tracked && fresh && !bit && !(in & 1u << C_LOST)) {
+        out.counts.lost_new_mappings += n;
+        if (materialize) lost_at = out.pages.lost_new_mappings.add(lost_at, seg);
+      }
+      if (tracked && bit && !stored && !fresh && !(in & 1u << C_FP)) {
+        out.counts.false_positives += n;
+        if (materialize) fp_at = out.pages.false_positives.add(fp_at, seg);
+      }
+    }
+    at = next;
+  }
+  return out;
+}
+
+// What the kernel reports, as sorted interval lists: the policy's VMA-level bit, the PTE bits,
+// and the pages holding data (present and not the zero page, or swapped). Stored and new
+// pages are always mapped (unmapped() forgets them), so "mapped" needs no list of its own.
+void sd_lists(const kernel& k, std::array<ivec, NLISTS>& l) {
+  const policy& pol = k.pol();
+  k.mm.for_each_vma(0, ALL, [&](const vma_ref& v) {
+    if (pol.has_page_granular_state()) {
+      for (const auto& iv : pol.vma_dirty_pages(v)) l[BIT_VMA].push_back(iv);
+    } else if (pol.vma_reports_dirty(v, v.vm_start)) {
+      l[BIT_VMA].push_back(prange(v.vm_start, v.vm_end));
+    }
+  });
+  k.mm.for_each_pte(0, ALL, [&](pfn_t b, pfn_t e, const pte_t& p) {
+    if (p.soft_dirty) l[BIT_PTE].push_back(prange(b, e));
+    if ((p.is_present() && p.page != pte_page::zero) || p.kind == pte_kind::swap)
+      l[DATA].push_back(prange(b, e));
+  });
+}
+
+// Adjacent runs from the PTE walk may touch; the sweep needs disjoint lists, which runs of
+// different PTE values already are (they never overlap).
 }  // namespace
 
-void oracle::stored(pfn_t pfn) {
-  stored_since_clear += prange(pfn, pfn + 1);
-  stored_since_wp += prange(pfn, pfn + 1);
+void oracle::stored(pfn_t start, pfn_t end) {
+  stored_since_clear += prange(start, end);
+  if (wp_tracking_) stored_since_wp += prange(start, end);
 }
 
 void oracle::mapped_new(pfn_t start, pfn_t end) {
   new_since_clear += prange(start, end);
-  new_since_wp += prange(start, end);
+  if (wp_tracking_) new_since_wp += prange(start, end);
 }
 
 void oracle::unmapped(pfn_t start, pfn_t end) {
   const prange r(start, end);
-  stored_since_clear -= r;
-  new_since_clear -= r;
-  stored_since_wp -= r;
-  new_since_wp -= r;
+  remove(stored_since_clear, r);
+  remove(new_since_clear, r);
+  remove(stored_since_wp, r);
+  remove(new_since_wp, r);
   drop(counted_sd_, r);
   drop(counted_wr_, r);
 }
@@ -53,8 +130,9 @@ void oracle::cleared_refs() {
 
 void oracle::wp_reset(pfn_t start, pfn_t end) {
   const prange r(start, end);
-  stored_since_wp -= r;
-  new_since_wp -= r;
+  wp_tracking_ = true;
+  remove(stored_since_wp, r);
+  remove(new_since_wp, r);
   drop(counted_wr_, r);
 }
 
@@ -62,34 +140,65 @@ judgement oracle::judge_sd(const kernel& k) const {
   // Content that changed without a store through this address (another mapping of the same
   // memory file, a zap or drop to zero) is not a false negative: consumers treat
   // not-present and the zero page as zero.
-  const pset mapped = k.mapped_pages(0, ALL);
-  const pset sd = k.soft_dirty_pages(0, ALL);
-  const pset data = k.present_pages(0, ALL, true) + k.swapped_pages(0, ALL, true);
-  judgement j;
-  j.false_negatives = (stored_since_clear & data) - sd;
-  j.lost_new_mappings = (new_since_clear & mapped) - sd;
-  j.false_positives = (sd & mapped) - (stored_since_clear + new_since_clear);
-  return j;
+  std::array<ivec, NLISTS> l;
+  l[STORED] = to_vec(stored_since_clear);
+  l[NEW] = to_vec(new_since_clear);
+  sd_lists(k, l);
+  return sweep(l, false, true).pages;
 }
 
 judgement oracle::judge_written(const kernel& k) const {
   // Only uffd-wp registered VMAs carry write-protect tracking.
-  pset tracked;
-  for (const vma_ref& v : k.mm.all_vmas())
-    if (v.v.vm_flags & VM_UFFD_WP) tracked += prange(v.vm_start, v.vm_end);
-  pset written;
-  for (const auto& iv : tracked) written += k.written_pages(iv.lower(), iv.upper());
-  const pset data = k.present_pages(0, ALL, true) + k.swapped_pages(0, ALL, true);
-  judgement j;
-  j.false_negatives = ((stored_since_wp & data) & tracked) - written;
-  j.lost_new_mappings = (new_since_wp & tracked) - written;
-  j.false_positives = written - (stored_since_wp + new_since_wp);
-  return j;
+  if (!wp_tracking_) return {};
+  std::array<ivec, NLISTS> l;
+  l[STORED] = to_vec(stored_since_wp);
+  l[NEW] = to_vec(new_since_wp);
+  k.mm.for_each_vma(0, ALL, [&](const vma_ref& v) {
+    if (!(v.v.vm_flags & VM_UFFD_WP)) return;
+    l[TRACKED].push_back(prange(v.vm_start, v.vm_end));
+    for (const auto& iv : k.written_pages(v.vm_start, v.vm_end)) l[BIT_PTE].push_back(iv);
+  });
+  k.mm.for_each_pte(0, ALL, [&](pfn_t b, pfn_t e, const pte_t& p) {
+    if ((p.is_present() && p.page != pte_page::zero) || p.kind == pte_kind::swap)
+      l[DATA].push_back(prange(b, e));
+  });
+  return sweep(l, true, true).pages;
 }
 
-void oracle::observe(const kernel& k) {
-  count(judge_sd(k), counted_sd_, sd);
-  count(judge_written(k), counted_wr_, written);
+void oracle::observe(const kernel& k, bool reset_follows) {
+  {
+    std::array<ivec, NLISTS> l;
+    l[STORED] = to_vec(stored_since_clear);
+    l[NEW] = to_vec(new_since_clear);
+    sd_lists(k, l);
+    l[C_FN] = to_vec(counted_sd_.false_negatives);
+    l[C_LOST] = to_vec(counted_sd_.lost_new_mappings);
+    l[C_FP] = to_vec(counted_sd_.false_positives);
+    sweep_result r = sweep(l, false, !reset_follows);
+    sd += r.counts;
+    if (!reset_follows) {
+      counted_sd_.false_negatives += r.pages.false_negatives;
+      counted_sd_.lost_new_mappings += r.pages.lost_new_mappings;
+      counted_sd_.false_positives += r.pages.false_positives;
+    }
+  }
+  if (wp_tracking_) {
+    judgement now = judge_written(k);
+    judgement fresh{now.false_negatives - counted_wr_.false_negatives,
+                    now.lost_new_mappings - counted_wr_.lost_new_mappings,
+                    now.false_positives - counted_wr_.false_positives};
+    auto pages = [](const pset& s) {
+      std::uint64_t n = 0;
+      for (const auto& iv : s) n += iv.upper() - iv.lower();
+      return n;
+    };
+    written.false_negatives += pages(fresh.false_negatives);
+    written.lost_new_mappings += pages(fresh.lost_new_mappings);
+    written.false_positives += pages(fresh.false_positives);
+    counted_wr_.false_negatives += now.false_negatives;
+    counted_wr_.lost_new_mappings += now.lost_new_mappings;
+    counted_wr_.false_positives += now.false_positives;
+  }
 }
 
 }  // namespace sdmc

@@ -11,9 +11,9 @@
 namespace sdmc {
 
 struct oracle_counts {
-  std::uint64_t false_negatives = 0;    // stored to, holds data, bit 55 reads 0
-  std::uint64_t lost_new_mappings = 0;  // newly mapped since the clear, bit 55 reads 0
-  std::uint64_t false_positives = 0;    // bit 55 reads 1, neither stored to nor newly mapped
+  std::uint64_t false_negatives = 0;    // stored to, holds data, the bit reads 0
+  std::uint64_t lost_new_mappings = 0;  // newly mapped since the reset, the bit reads 0
+  std::uint64_t false_positives = 0;    // the bit reads 1, neither stored to nor newly mapped
   bool operator==(const oracle_counts&) const = default;
   oracle_counts& operator+=(const oracle_counts& o) {
     false_negatives += o.false_negatives;
@@ -26,18 +26,22 @@ struct oracle_counts {
 // The pages of one judgement, for reports and diagrams.
 struct judgement {
   pset false_negatives, lost_new_mappings, false_positives;
+  bool empty() const {
+    return false_negatives.empty() && lost_new_mappings.empty() && false_positives.empty();
+  }
 };
 
 class oracle : public observer {
  public:
-  void stored(pfn_t pfn) override;
+  void stored(pfn_t start, pfn_t end) override;
   void mapped_new(pfn_t start, pfn_t end) override;
   void unmapped(pfn_t start, pfn_t end) override;
   void cleared_refs() override;
   void wp_reset(pfn_t start, pfn_t end) override;
 
-  // Judges the kernel's current report; adds newly wrong pages to the counts.
-  void observe(const kernel& k);
+  // Judges the kernel's current report and adds newly wrong pages to the counts. With
+  // `reset_follows` (clear_refs is about to run) the pages are counted but not remembered.
+  void observe(const kernel& k, bool reset_follows = false);
   // What is wrong right now (without counting).
   judgement judge_sd(const kernel& k) const;
   judgement judge_written(const kernel& k) const;
@@ -45,9 +49,10 @@ class oracle : public observer {
   oracle_counts sd;       // pagemap bit 55 against stores and new mappings since clear_refs
   oracle_counts written;  // PAGE_IS_WRITTEN against the same since the last wp reset
   pset stored_since_clear, new_since_clear;
-  pset stored_since_wp, new_since_wp;
+  pset stored_since_wp, new_since_wp;  // kept from the first write-protect reset on
 
  private:
+  bool wp_tracking_ = false;
   judgement counted_sd_, counted_wr_;
 };
 

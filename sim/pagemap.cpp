@@ -28,9 +28,10 @@ void kernel::for_each_written_run(const vma_ref& vma, pfn_t s0, pfn_t e0, F&& f)
 
 pset kernel::written_pages(pfn_t start, pfn_t end) const {
   pset out;
-  for (const vma_ref& vma : mm.vmas_in(start, end))
+  mm.for_each_vma(start, end, [&](const vma_ref& vma) {
     for_each_written_run(vma, std::max(start, vma.vm_start), std::min(end, vma.vm_end),
                          [&](pfn_t s, pfn_t e, bool w) { if (w) out += prange(s, e); });
+  });
   return out;
 }
 
@@ -52,8 +53,9 @@ pset kernel::swapped_pages(pfn_t start, pfn_t end, bool real_swap_only) const {
 
 pset kernel::mapped_pages(pfn_t start, pfn_t end) const {
   pset out;
-  for (const vma_ref& vma : mm.vmas_in(start, end))
+  mm.for_each_vma(start, end, [&](const vma_ref& vma) {
     out += prange(std::max(start, vma.vm_start), std::min(end, vma.vm_end));
+  });
   return out;
 }
 
@@ -79,13 +81,19 @@ pagemap_entry kernel::pagemap(pfn_t pfn) const {
 }
 
 pset kernel::soft_dirty_pages(pfn_t start, pfn_t end) const {
-  pset out;
+  pset vmas, ptes;
   const prange window(start, end);
-  for (const vma_ref& vma : mm.vmas_in(start, end)) out += pol_.vma_dirty_pages(vma) & window;
-  mm.for_each_pte(start, end, [&](pfn_t s, pfn_t e, const pte_t& p) {
-    if (p.soft_dirty) out += prange(s, e);
+  auto at = vmas.end();
+  mm.for_each_vma(start, end, [&](const vma_ref& vma) {
+    if (pol_.has_page_granular_state()) vmas += pol_.vma_dirty_pages(vma) & window;
+    else if (pol_.vma_reports_dirty(vma, vma.vm_start))
+      at = vmas.add(at, prange(std::max(start, vma.vm_start), std::min(end, vma.vm_end)));
   });
-  return out;
+  auto pat = ptes.end();
+  mm.for_each_pte(start, end, [&](pfn_t s, pfn_t e, const pte_t& p) {
+    if (p.soft_dirty) pat = ptes.add(pat, prange(s, e));
+  });
+  return vmas.empty() ? ptes : ptes.empty() ? vmas : vmas + ptes;
 }
 
 Result kernel::pagemap_scan(const trace::Scan& op) {

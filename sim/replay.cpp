@@ -31,7 +31,8 @@ bool is_baseline_kernel(const Trace& t) {
 
 replayer::replayer(const Trace& t, const policy& pol, replay_options opt)
     : k(pol, t.swap), trace_(t), opt_(opt) {
-  k.obs = &ghost;
+  if (opt_.oracle) k.obs = &ghost;
+  results.reserve(t.lines.size());
   if (!is_baseline_kernel(t)) opt_.results_are_failures = false;
 }
 
@@ -53,22 +54,22 @@ Result replayer::execute(const Line& line, bool* needs_address) {
           [&](const Write& o) { return k.access(o.addr, o.len, true); },
           [&](const Read& o) { return k.access(o.addr, o.len, false); },
           [&](const ClearRefs&) {
-            ghost.observe(k);  // a consumer reads the bits, then clears
+            if (opt_.oracle) ghost.observe(k, true);  // a consumer reads the bits, then clears
             return k.clear_refs();
           },
           [&](const UffdWp& o) { return k.uffd_wp(o.addr, o.len); },
           [&](const Scan& o) {
-            ghost.observe(k);
+            if (opt_.oracle) ghost.observe(k);
             return k.pagemap_scan(o);
           },
           [&](const Reclaim& o) { return k.reclaim(o.addr, o.len); },
           [&](const Fork&) { return k.fork(); },
           [&](const Epoch&) {
-            ghost.observe(k);
+            if (opt_.oracle) ghost.observe(k);
             return Result{};
           },
           [&](const Expect&) {
-            ghost.observe(k);
+            if (opt_.oracle) ghost.observe(k);
             return Result{};
           },
       },
@@ -131,7 +132,9 @@ bool replayer::step(const Line& line) {
   return good;
 }
 
-void replayer::finish() { ghost.observe(k); }
+void replayer::finish() {
+  if (opt_.oracle) ghost.observe(k);
+}
 
 pset touched_pages(const Trace& t) {
   pset out;

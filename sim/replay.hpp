@@ -25,6 +25,8 @@ struct replay_options {
   // trace was written for; otherwise they are reported as differences.
   bool expectations_are_failures = true;
   bool results_are_failures = true;
+  // Run the ghost oracle (off: the model alone, for the side-by-side benchmark).
+  bool oracle = true;
 };
 
 // Steps a trace line by line: the same code serves `replay`, `maps --at` and the properties.

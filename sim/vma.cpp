@@ -127,9 +127,9 @@ kernel::modified kernel::vma_modify(const vma_ref& vma, pfn_t start, pfn_t end,
   modified m = vma_merge_existing_range(vma, start, end, newflags);
   if (m.merged) return m;
   if (vma.vm_start < start)
-    if (int err = split_vma(start, true)) return {std::nullopt, err};
+    if (int e = split_vma(start, true)) return modified{std::nullopt, e, false, {}};
   if (vma.vm_end > end)
-    if (int err = split_vma(end, false)) return {std::nullopt, err};
+    if (int e = split_vma(end, false)) return modified{std::nullopt, e, false, {}};
   m.vma = mm.find_vma(start);
   return m;
 }

@@ -1,0 +1,138 @@
+// mlock / munlock: mm/mlock.c (do_mlock, apply_vma_lock_flags, mlock_fixup) and
+// mm/gup.c:__mm_populate / populate_vma_page_range (kernel-6.12-semantics.md sections 2.3 mlock
+// row, 7 "Other restrictions", 8.3 "MAP_POPULATE or mlock populate afterwards").
+#include "tests/scenario.hpp"
+
+namespace sdmc::test {
+namespace {
+
+TEST(mlock, sets_vm_locked_and_populates_private_writable_memory_with_write_faults) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 2, "rw-");
+  s.clear_refs();
+  EXPECT_EQ(s.mlock(a, 2), ok(0));
+  s.expect_flags(a, VM_LOCKED);
+  // populate_vma_page_range: FOLL_WRITE for (VM_WRITE | VM_SHARED) == VM_WRITE, so each page
+  // is a fresh anon page from a write fault: pte_mkdirty sets soft-dirty.
+  s.expect_present(a, "11");
+  s.expect_exclusive(a, "11");
+  s.expect_sd(a, "11");
+}
+
+TEST(mlock, populates_read_only_memory_with_the_zero_page) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 2, "r--");
+  s.clear_refs();
+  EXPECT_EQ(s.mlock(a, 2), ok(0));
+  s.expect_present(a, "11");
+  s.expect_exclusive(a, "00");  // the zero page
+  s.expect_sd(a, "00");
+}
+
+TEST(mlock, populates_a_shared_mapping_with_read_faults) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 m = g + 1 * ps;
+  s.mmap(m, 1, "rw-", "shared file=m@0 fixed");
+  s.clear_refs();
+  EXPECT_EQ(s.mlock(m, 1), ok(0));
+  // No FOLL_WRITE for shared mappings "because these don't COW".
+  s.expect_present(m, "1");
+  s.expect_file(m, "1");
+  s.expect_sd(m, "0");
+}
+
+TEST(mlock, a_sub_range_splits_and_munlock_merges_it_back) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 3, "r--");  // read populate: the zero page, no anon_vma
+  EXPECT_EQ(s.mlock(a + ps, 1), ok(0));
+  s.expect_vmas(a, 3, 3);
+  s.expect_flags(a + ps, VM_LOCKED);
+  s.expect_flags(a, 0, VM_LOCKED);
+  s.expect_present(a, "010");
+  EXPECT_EQ(s.munlock(a + ps, 1), ok(0));
+  s.expect_vmas(a, 3, 1);
+  s.expect_flags(a, 0, VM_LOCKED);
+}
+
+TEST(mlock, a_faulted_middle_does_not_merge_back_into_unfaulted_neighbours) {
+  // mlock of rw- memory write-faults the middle page, which gives the middle VMA an anon_vma;
+  // is_mergeable_anon_vma then refuses both neighbours (empty anon_vma_chain, not singular).
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 3, "rw-");
+  s.mlock(a + ps, 1);
+  s.munlock(a + ps, 1);
+  s.expect_vmas(a, 3, 3);
+  EXPECT_EQ(s.flags(a), s.flags(a + ps));
+}
+
+TEST(mlock, a_munlock_merge_takes_the_modified_vmas_soft_dirty) {
+  // Section 2.3 mlock row / rule 2: the merged VMA gets the modified VMA's newflags; the
+  // absorbing neighbour's VM_SOFTDIRTY is lost.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps, b = g + 2 * ps;
+  s.mmap(a, 1, "r--");
+  s.mlock(a, 1);         // the zero page; no anon_vma
+  s.clear_refs();
+  s.mmap(b, 1, "r--");   // fresh; VM_LOCKED differs, no merge
+  s.expect_vmas(a, 2, 2);
+  s.expect_sd(a, "01");
+  EXPECT_EQ(s.munlock(a, 1), ok(0));
+  s.expect_vmas(a, 2, 1);
+  s.expect_flags(a, 0, VM_SOFTDIRTY | VM_LOCKED);
+  s.expect_sd(a, "00");
+  s.expect_present(a, "10");
+}
+
+TEST(mlock, an_unaligned_start_is_rounded_down) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 2, "rw-");
+  // do_mlock: len = PAGE_ALIGN(len + offset_in_page(start)); start &= PAGE_MASK.
+  EXPECT_EQ(s.op(line("mlock {} 1", a + 5)), ok(0));
+  s.expect_flags(a, VM_LOCKED);
+  s.expect_vma(a, a, a + ps);
+  s.expect_present(a, "10");
+}
+
+TEST(mlock, a_prot_none_vma_is_locked_but_enomem) {
+  scenario s;
+  const u64 g = s.guard(4);
+  // apply_vma_lock_flags sets VM_LOCKED; __mm_populate then fails with -EFAULT on the
+  // inaccessible VMA, which __mlock_posix_error_return turns into -ENOMEM.
+  EXPECT_EQ(s.mlock(g, 4), err(ENOMEM));
+  s.expect_flags(g, VM_LOCKED);
+  s.expect_present(g, "0000");
+}
+
+TEST(mlock, a_hole_is_enomem) {
+  scenario s;
+  const u64 g = s.guard(8);
+  s.munmap(g + ps, 1);
+  EXPECT_EQ(s.mlock(g + ps, 2), err(ENOMEM));
+  EXPECT_EQ(s.mlock(g + 64 * ps, 1), err(ENOMEM));
+  s.expect_flags(g + 2 * ps, 0, VM_LOCKED);
+}
+
+TEST(mlock, droppable_memory_is_silently_not_locked) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 d = g + 1 * ps;
+  s.mmap(d, 1, "rw-", "droppable fixed");
+  // vma_supports_mlock() is false for VM_DROPPABLE: mlock_fixup skips it.
+  EXPECT_EQ(s.mlock(d, 1), ok(0));
+  s.expect_flags(d, 0, VM_LOCKED);
+}
+
+}  // namespace
+}  // namespace sdmc::test

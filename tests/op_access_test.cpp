@@ -1,0 +1,200 @@
+// Loads and stores (`read` / `write`): arch/x86/mm/fault.c:access_error and the fault paths of
+// mm/memory.c (do_anonymous_page, do_read_fault, do_cow_fault, do_shared_fault, do_wp_page,
+// wp_page_reuse, wp_page_copy, set_pte_range, do_fault_around) -- kernel-6.12-semantics.md
+// sections 0, 3.1, 4.1, 8.3 "memory write" / "memory read", rule 8.
+#include "tests/scenario.hpp"
+
+namespace sdmc::test {
+namespace {
+
+TEST(access, the_first_write_to_private_anon_maps_an_exclusive_soft_dirty_page) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 1, "rw-");
+  s.clear_refs();
+  EXPECT_EQ(s.write(a), ok(0));
+  // do_anonymous_page, write: writable + dirty; x86 pte_mkdirty sets soft-dirty too.
+  s.expect_present(a, "1");
+  s.expect_exclusive(a, "1");
+  s.expect_file(a, "0");
+  s.expect_sd(a, "1");
+  pte_t p = s.pte(a);
+  EXPECT_TRUE(p.write);
+  EXPECT_TRUE(p.dirty);
+  EXPECT_TRUE(p.soft_dirty);
+}
+
+TEST(access, the_first_read_maps_the_zero_page_and_a_write_then_copies) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 1, "rw-");
+  s.clear_refs();
+  EXPECT_EQ(s.read(a), ok(0));
+  // do_anonymous_page, read: the shared zero page, read-only, not soft-dirty; vm_normal_page()
+  // is NULL, so neither bit 56 nor bit 61.
+  s.expect_present(a, "1");
+  s.expect_sd(a, "0");
+  s.expect_exclusive(a, "0");
+  s.expect_file(a, "0");
+  EXPECT_FALSE(s.pte(a).write);
+  // do_wp_page -> wp_page_copy: a new exclusive anon page, pte_mkdirty -> soft-dirty.
+  s.write(a);
+  s.expect_sd(a, "1");
+  s.expect_exclusive(a, "1");
+}
+
+TEST(access, clear_refs_write_protects_so_the_next_store_faults_and_sets_soft_dirty) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 2, "rw-");
+  s.write(a, 2);
+  s.clear_refs();
+  EXPECT_FALSE(s.pte(a).write);
+  EXPECT_FALSE(s.pte(a).soft_dirty);
+  s.write(a);  // do_wp_page -> wp_page_reuse:3260: pte_mkdirty
+  EXPECT_TRUE(s.pte(a).write);
+  s.expect_sd(a, "10");
+  s.read(a + ps);  // reads change nothing
+  s.expect_sd(a, "10");
+}
+
+TEST(access, a_store_through_a_writable_pte_takes_no_fault_and_sets_no_soft_dirty) {
+  // Section 0: the CPU sets _PAGE_DIRTY itself and never soft-dirty. Rule 8: a shmem read
+  // fault while VM_SOFTDIRTY is set installs a writable clean PTE (vm_page_prot writable:
+  // vma_wants_writenotify is false with tracking disabled).
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 m = g + 1 * ps;
+  s.mmap(m, 1, "rw-", "shared file=m@0 fixed");
+  s.read(m);
+  EXPECT_TRUE(s.pte(m).write);
+  EXPECT_FALSE(s.pte(m).dirty);
+  EXPECT_FALSE(s.pte(m).soft_dirty);
+  s.write(m);
+  EXPECT_TRUE(s.pte(m).dirty);
+  EXPECT_FALSE(s.pte(m).soft_dirty);
+  s.expect_sd(m, "1");  // only through VM_SOFTDIRTY
+}
+
+TEST(access, a_shmem_read_after_clear_refs_maps_the_page_read_only) {
+  // clear_refs_write:1605-1606 recomputes vm_page_prot when it clears VM_SOFTDIRTY, so read
+  // faults build read-only PTEs (set_pte_range from vm_page_prot) and stores fault.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 m = g + 1 * ps;
+  s.mmap(m, 1, "rw-", "shared file=m@0 fixed");
+  s.clear_refs();
+  s.read(m);
+  s.expect_present(m, "1");
+  s.expect_file(m, "1");
+  EXPECT_FALSE(s.pte(m).write);
+  s.expect_sd(m, "0");
+  s.write(m);  // wp_page_shared -> wp_page_reuse: soft-dirty
+  s.expect_sd(m, "1");
+  EXPECT_TRUE(s.pte(m).write);
+}
+
+TEST(access, a_store_to_a_read_only_vma_is_sigsegv_and_changes_nothing) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 r = g + 1 * ps;
+  s.mmap(r, 1, "r--");
+  s.clear_refs();
+  // access_error: a write needs VM_WRITE.
+  EXPECT_EQ(s.write(r), sigsegv());
+  s.expect_present(r, "0");
+  s.expect_sd(r, "0");
+  EXPECT_EQ(s.read(r), ok(0));
+  s.expect_present(r, "1");
+}
+
+TEST(access, prot_none_and_unmapped_addresses_are_sigsegv) {
+  scenario s;
+  const u64 g = s.guard(8);
+  EXPECT_EQ(s.read(g), sigsegv());
+  EXPECT_EQ(s.write(g), sigsegv());
+  EXPECT_EQ(s.read(g + 64 * ps), sigsegv());
+  EXPECT_EQ(s.write(g + 64 * ps), sigsegv());
+  s.expect_present(g, "00000000");
+}
+
+TEST(access, a_multi_page_store_stops_at_the_first_refused_page) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 2, "rw-");
+  s.mmap(a + 2 * ps, 1, "r--");
+  s.mmap(a + 3 * ps, 1, "rw-");
+  // "page by page in ascending order, stopping at the first page the kernel refuses".
+  EXPECT_EQ(s.write(a, 4), sigsegv());
+  s.expect_present(a, "1100");
+}
+
+TEST(access, a_store_covers_every_page_its_bytes_overlap) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 3, "rw-");
+  s.clear_refs();
+  EXPECT_EQ(s.op(line("write {} 2", a + ps - 1)), ok(0));  // the last byte of a[0], first of a[1]
+  s.expect_sd(a, "110");
+  s.expect_present(a, "110");
+}
+
+TEST(access, a_shared_page_mapped_twice_is_not_exclusive) {
+  scenario s;
+  const u64 g = s.guard(16);
+  const u64 m1 = g + 1 * ps, m2 = g + 4 * ps;
+  s.mmap(m1, 1, "rw-", "shared file=m@0 fixed");
+  s.mmap(m2, 1, "rw-", "shared file=m@0 fixed");
+  s.write(m1);
+  // do_shared_fault: the page-cache page itself (bit 61), mapped once so far.
+  s.expect_file(m1, "1");
+  s.expect_exclusive(m1, "1");
+  s.read(m2);
+  // bit 56: folio_precise_page_mapcount == 1; now it is 2.
+  s.expect_present(m2, "1");
+  s.expect_file(m2, "1");
+  s.expect_exclusive(m1, "0");
+  s.expect_exclusive(m2, "0");
+}
+
+TEST(access, a_private_file_page_is_the_page_cache_page_until_a_store_copies_it) {
+  // Section 4.1: private file mappings report 61 for pages read but not written, 0 after COW.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 p = g + 1 * ps;
+  s.mmap(p, 1, "rw-", "private file=m@0 fixed");
+  s.clear_refs();
+  s.read(p);
+  s.expect_present(p, "1");
+  s.expect_file(p, "1");
+  s.expect_sd(p, "0");
+  EXPECT_FALSE(s.pte(p).write);  // private: vm_page_prot is the COW protection
+  s.write(p);                     // do_wp_page -> wp_page_copy
+  s.expect_file(p, "0");
+  s.expect_exclusive(p, "1");
+  s.expect_sd(p, "1");
+}
+
+TEST(access, a_shmem_read_fault_maps_already_cached_neighbours_too) {
+  // Rule 8, third bullet: do_fault_around -> filemap_map_pages maps the cached pages of the
+  // fault_around_bytes window (16 pages) that are pte_none, clean and not soft-dirty.
+  scenario s;
+  const u64 g = s.guard(32);
+  const u64 t = g + 1 * ps, m = g + 8 * ps;
+  s.mmap(t, 4, "rw-", "shared file=f@0 fixed");
+  s.write(t, 4);  // all four pages are now in the page cache
+  s.mmap(m, 4, "rw-", "shared file=f@0 fixed");
+  s.clear_refs();
+  s.read(m);
+  s.expect_present(m, "1111");
+  s.expect_sd(m, "0000");
+  s.expect_file(m, "1111");
+}
+
+}  // namespace
+}  // namespace sdmc::test

@@ -237,7 +237,7 @@ static void print_vmas(void)
 				strcpy(flags, "-");
 			/* anon: no file (private/droppable anonymous, [heap], [stack]) */
 			P("vma 0x%llx 0x%llx %s pgoff=0x%llx anon=%d", vs, ve, flags,
-			  pgoff, inode == 0 && (path[0] == 0 || path[0] == '[') ? 1 : 0);
+			  pgoff / PS, inode == 0 && (path[0] == 0 || path[0] == '[') ? 1 : 0);
 			want = 0;
 		}
 	}
@@ -772,7 +772,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (init) {
 		sync();
-		reboot(RB_POWER_OFF);
+		/* QEMU runs with -no-reboot: a reboot ends it (no ACPI power-off here) */
+		reboot(RB_AUTOBOOT);
 	}
 	return nfail ? 1 : 0;
 }

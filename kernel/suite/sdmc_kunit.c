@@ -302,7 +302,8 @@ static void sdmc_print_vmas(struct sdmc_ctx *c)
 			if (!o)
 				strscpy(flags, "-", sizeof(flags));
 			P("vma 0x%lx 0x%lx %s pgoff=0x%lx anon=%d wprot=%d", vma->vm_start,
-			  vma->vm_end, flags, vma->vm_pgoff, vma_is_anonymous(vma) ? 1 : 0,
+			  vma->vm_end, flags, vma->vm_file ? vma->vm_pgoff : 0UL,
+			  vma_is_anonymous(vma) ? 1 : 0,
 			  (pgprot_val(vma->vm_page_prot) & _PAGE_RW) ? 1 : 0);
 		}
 	}

@@ -95,15 +95,19 @@ CPIO=$RUN/initramfs-user.cpio
 (cd "$IR" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$CPIO" || die "cannot make $CPIO"
 
 LOG=$RUN/console-user.log
+UOUT=$RUN/ttyS1-user.log
+rm -f "$UOUT"
 T1=$(date +%s.%N)
 set +e
+# ttyS0: kernel console (evidence of trouble); ttyS1: the replayer's output
 timeout "$TIMEOUT" qemu-system-x86_64 -nodefaults -m 1024 -kernel "$BZ" -initrd "$CPIO" \
 	-append "console=ttyS0 kunit.enable=0 transparent_hugepage=never panic=-1 log_buf_len=16M" \
-	-no-reboot -nographic -serial stdio -bios qboot.rom </dev/null >"$LOG" 2>&1
+	-no-reboot -nographic -serial stdio -serial "file:$UOUT" -bios qboot.rom </dev/null >"$LOG" 2>&1
 RC=$?
 set -e
 T_BOOT=$(secs "$T1")
-sed -e 's/\r$//' -e 's/^\[ *[0-9]*\.[0-9]*\] //' "$LOG" | awk '
+[ -f "$UOUT" ] || : >"$UOUT"
+sed -e 's/\r$//' -e 's/^\[ *[0-9]*\.[0-9]*\] //' "$UOUT" | awk '
 	/^ *(K?TAP version [0-9]+)$/ { on = 1 }
 	/^    # sdmc (version|traces) / { print; next }
 	on && /^ *(K?TAP version [0-9]+|[0-9]+\.\.[0-9]+|ok [0-9]+|not ok [0-9]+|# )/ { print }

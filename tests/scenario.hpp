@@ -42,6 +42,18 @@ inline void PrintTo(const Result& r, std::ostream* os) {
 }
 }  // namespace sdmc::trace
 
+namespace sdmc {
+inline void PrintTo(const pagemap_entry& e, std::ostream* os) {
+  *os << "{sd " << e.soft_dirty << ", exclusive " << e.exclusive << ", uffd_wp " << e.uffd_wp
+      << ", file " << e.file << ", swapped " << e.swapped << ", present " << e.present
+      << ", written " << e.written << "}";
+}
+inline void PrintTo(const oracle_counts& c, std::ostream* os) {
+  *os << "{false_negatives " << c.false_negatives << ", lost_new_mappings "
+      << c.lost_new_mappings << ", false_positives " << c.false_positives << "}";
+}
+}  // namespace sdmc
+
 namespace sdmc::test {
 
 using u64 = std::uint64_t;

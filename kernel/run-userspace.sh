@@ -86,7 +86,7 @@ for t in "${TRACES[@]}"; do
 	b=${b//[^A-Za-z0-9._+-]/_}
 	if [ -n "${seen[$b]:-}" ]; then b="$i-$b"; fi
 	seen[$b]=1
-	cp "$t" "$IR/sdmc/traces/$b"
+	cp "$t" "$IR/sdmc/traces/$b" || die "cannot copy trace $t"
 	echo "/sdmc/traces/$b" >>"$IR/sdmc/list"
 	i=$((i + 1))
 done

@@ -10,6 +10,7 @@
  */
 #include <kunit/test.h>
 #include <linux/anon_inodes.h>
+#include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/initrd.h>
@@ -21,9 +22,11 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
+#include <linux/userfaultfd_k.h>
 #include <linux/utsname.h>
 #include <linux/vmalloc.h>
 #include <uapi/linux/fs.h>
+#include <uapi/linux/userfaultfd.h>
 
 #include "../internal.h"
 #include "../../fs/proc/internal.h"
@@ -59,6 +62,9 @@ struct sdmc_entry {
 static struct sdmc_entry *sdmc_entries;
 static int sdmc_nentries;
 static char sdmc_srcver[128];
+static u64 sdmc_t0;
+static atomic_t sdmc_replayed = ATOMIC_INIT(0);
+static atomic64_t sdmc_nops = ATOMIC64_INIT(0);
 
 /* ---- suite set-up: the list of traces ------------------------------------ */
 
@@ -83,6 +89,7 @@ static int sdmc_suite_init(struct kunit_suite *suite)
 	int ret, n = 0;
 
 	wait_for_initramfs();
+	sdmc_t0 = ktime_get_ns();
 	if (!sdmc_read_file(SDMC_VERSION, &buf, &size, 4096)) {
 		size_t l = min(size, sizeof(sdmc_srcver) - 1);
 
@@ -131,6 +138,13 @@ static int sdmc_suite_init(struct kunit_suite *suite)
 
 static void sdmc_suite_exit(struct kunit_suite *suite)
 {
+	u64 ns = ktime_get_ns() - sdmc_t0, ms = div_u64(ns, 1000000);
+	u64 ops = atomic64_read(&sdmc_nops);
+	int replayed = atomic_read(&sdmc_replayed);
+
+	pr_info("    # sdmc stats traces=%d replayed=%d ops=%llu ms=%llu traces_per_s=%llu ops_per_s=%llu\n",
+		sdmc_nentries, replayed, ops, ms,
+		ms ? div_u64((u64)replayed * 1000, ms) : 0, ms ? div64_u64(ops * 1000, ms) : 0);
 	vfree(sdmc_entries);
 	sdmc_entries = NULL;
 	sdmc_nentries = 0;
@@ -168,6 +182,7 @@ struct sdmc_ctx {
 	} files[SDMC_MAX_FILES];
 	int nfiles;
 	bool have_brk;
+	struct file *uffd;	/* the trace's userfaultfd context, if any */
 	bool other_kernel;	/* trace recorded on another kernel release */
 	u64 *pm;		/* pagemap chunk */
 	unsigned long *written;	/* bitmap, SDMC_CHUNK bits */
@@ -655,6 +670,51 @@ static long sdmc_scan_op(struct sdmc_ctx *c, const struct sdt_op *op)
 	return sdmc_do_scan(c, op->addr, op->addr + op->len, flags, op->max_pages, vec_len, NULL);
 }
 
+static long sdmc_uffd_ioctl(struct sdmc_ctx *c, unsigned int cmd, const void *arg, size_t sz)
+{
+	void __user *u = (void __user *)(c->scratch + SDMC_ARGS_OFF);
+
+	if (copy_to_user(u, arg, sz))
+		return -EFAULT;
+	return c->uffd->f_op->unlocked_ioctl(c->uffd, cmd, (unsigned long)u);
+}
+
+/* as userfaultfd(O_CLOEXEC|O_NONBLOCK) + UFFDIO_API + UFFDIO_REGISTER(WP) + UFFDIO_WRITEPROTECT */
+static long sdmc_uffd_wp(struct sdmc_ctx *c, const struct sdt_op *op)
+{
+	struct uffdio_register reg = {
+		.range = { .start = op->addr, .len = op->len },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	struct uffdio_writeprotect wp = {
+		.range = { .start = op->addr, .len = op->len },
+		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+	long r;
+
+	if (!c->uffd) {
+		struct uffdio_api api = {
+			.api = UFFD_API,
+			.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
+		};
+		int fd = new_userfaultfd(O_CLOEXEC | O_NONBLOCK);
+
+		if (fd < 0)
+			return fd;
+		c->uffd = fget(fd);
+		close_fd(fd);	/* our reference keeps the context */
+		if (!c->uffd)
+			return -EBADF;
+		r = sdmc_uffd_ioctl(c, UFFDIO_API, &api, sizeof(api));
+		if (r)
+			return r;
+	}
+	r = sdmc_uffd_ioctl(c, UFFDIO_REGISTER, &reg, sizeof(reg));
+	if (r)
+		return r;
+	return sdmc_uffd_ioctl(c, UFFDIO_WRITEPROTECT, &wp, sizeof(wp));
+}
+
 static long sdmc_exec(struct sdmc_ctx *c, const struct sdt_op *op)
 {
 	switch (op->kind) {
@@ -719,6 +779,8 @@ static long sdmc_exec(struct sdmc_ctx *c, const struct sdt_op *op)
 		return clear_refs_mm(c->mm, 4 /* CLEAR_REFS_SOFT_DIRTY */);
 	case SDT_SCAN:
 		return sdmc_scan_op(c, op);
+	case SDT_UFFD_WP:
+		return sdmc_uffd_wp(c, op);
 	case SDT_RECLAIM:
 		if (op->flags & SDT_RECLAIM_RANGE)
 			return do_madvise(c->mm, op->addr, op->len, MADV_PAGEOUT);
@@ -795,8 +857,6 @@ static void sdmc_replay(struct kunit *test)
 			nops++;
 		if (op.kind == SDT_FORK && !skip)
 			skip = "fork: a kernel thread cannot fork its mm (userspace observer only)";
-		if (op.kind == SDT_UFFD_WP && !skip)
-			skip = "uffd_wp: no userfaultfd context in a kernel thread (userspace observer only)";
 		n = sdt_op_ranges(&op, r);
 		for (i = 0; i < n; i++) {
 			if (c->nranges == cap) {
@@ -885,6 +945,7 @@ static void sdmc_replay(struct kunit *test)
 			continue;
 		}
 		r = sdmc_exec(c, &op);
+		atomic64_inc(&sdmc_nops);
 		sdmc_fmt_result(res, sizeof(res), op.kind, r);
 		P("op %d %s %s", op.line, sdt_kind_name(op.kind), res);
 		if (!sdmc_result_matches(&op, r)) {
@@ -899,10 +960,14 @@ static void sdmc_replay(struct kunit *test)
 		sdmc_print_pages(c);
 	}
 	P("end %d", c->failures);
+	atomic_inc(&sdmc_replayed);
 	goto out;
 nomem:
 	KUNIT_FAIL(test, "out of memory");
 out:
+	/* synchronous release: unregisters the VMAs while the mm is alive */
+	if (c->uffd)
+		__fput_sync(c->uffd);
 	for (i = 0; i < c->nfiles; i++)
 		fput(c->files[i].file);
 	if (c->pm_file) {

@@ -281,5 +281,22 @@ TEST(madvise, a_faulted_vma_does_not_merge_into_an_unfaulted_neighbour) {
   s.expect_sd(x, "01");
 }
 
+TEST(madvise, a_flag_merge_spreads_the_modified_vmas_soft_dirty) {
+  // Section 2.3 madvise row, "SD-set range merging into SD-clear neighbour": the merged VMA
+  // gets the modified VMA's new_flags, VM_SOFTDIRTY included.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps, b = g + 2 * ps;
+  s.mmap(a, 1, "rw-");
+  s.madvise(a, 1, "dontdump");
+  s.clear_refs();
+  s.mmap(b, 1, "rw-");          // fresh, soft-dirty; VM_DONTDUMP differs: no merge
+  s.expect_vmas(a, 2, 2);
+  s.madvise(b, 1, "dontdump");  // b merges into a (prev); b's flags win
+  s.expect_vmas(a, 2, 1);
+  s.expect_flags(a, VM_DONTDUMP | VM_SOFTDIRTY);
+  s.expect_sd(a, "11");
+}
+
 }  // namespace
 }  // namespace sdmc::test

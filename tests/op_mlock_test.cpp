@@ -134,5 +134,51 @@ TEST(mlock, droppable_memory_is_silently_not_locked) {
   s.expect_flags(d, 0, VM_LOCKED);
 }
 
+TEST(mlock, write_faults_even_pages_that_are_already_present_after_clear_refs) {
+  // GUP with FOLL_WRITE on a present read-only PTE takes a write fault (faultin_page ->
+  // do_wp_page -> wp_page_reuse: pte_mkdirty), so mlock marks every page soft-dirty.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 2, "rw-");
+  s.write(a, 2);
+  s.clear_refs();
+  s.expect_sd(a, "00");
+  s.mlock(a, 2);
+  s.expect_sd(a, "11");
+}
+
+TEST(mlock, a_lock_merge_spreads_the_modified_vmas_soft_dirty) {
+  // Section 2.3 mlock row, "SD-set range merging into SD-clear neighbour": SD spreads.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps, b = g + 2 * ps;
+  s.mmap(a, 1, "rw-");
+  s.mlock(a, 1);        // populated: a has an anon_vma (a singular chain)
+  s.clear_refs();
+  s.mmap(b, 1, "rw-");  // fresh; VM_LOCKED differs, no merge
+  s.expect_vmas(a, 2, 2);
+  s.mlock(b, 1);        // b (no anon_vma) merges into a: a's chain is singular
+  s.expect_vmas(a, 2, 1);
+  s.expect_flags(a, VM_LOCKED | VM_SOFTDIRTY);
+  s.expect_sd(a, "11");
+}
+
+TEST(mlock, a_locked_private_vma_made_writable_is_populated_with_write_faults) {
+  // mprotect_fixup: "Private VM_LOCKED VMA becoming writable: trigger COW to avoid major fault
+  // on access" -> populate_vma_page_range with FOLL_WRITE.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 2, "r--");
+  s.mlock(a, 2);  // the zero page
+  s.clear_refs();
+  s.expect_exclusive(a, "00");
+  s.mprotect(a, 2, "rw-");
+  s.expect_present(a, "11");
+  s.expect_exclusive(a, "11");
+  s.expect_sd(a, "11");
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -248,5 +248,89 @@ TEST(mremap, invalid_arguments) {
   s.expect_vmas(g, 8, 3);
 }
 
+TEST(mremap, moving_the_middle_of_a_vma_splits_it_and_keeps_the_remnants) {
+  scenario s;
+  const u64 g = s.guard(8);
+  s.guard(16, G2);
+  const u64 a = g + 1 * ps, d = G2 + 5 * ps;
+  s.mmap(a, 4, "rw-");
+  s.write(a, 4);
+  s.clear_refs();
+  EXPECT_EQ(s.mremap_fixed(a + ps, 2, 2, d), ok(d));
+  // The remnants [a] and [a+3p] keep their flags (VM_ACCOUNT restored by move_vma's
+  // account_start/account_end) and PTEs; the moved PTEs are soft-dirty.
+  s.expect_vmas(a, 4, 2);
+  s.expect_present(a, "1001");
+  s.expect_sd(a, "0000");
+  s.expect_flags(a, VM_ACCOUNT, VM_SOFTDIRTY);
+  s.expect_flags(a + 3 * ps, VM_ACCOUNT, VM_SOFTDIRTY);
+  s.expect_vma(d, d, d + 2 * ps);
+  s.expect_sd(d, "11");
+  s.expect_flags(d, VM_ACCOUNT, VM_SOFTDIRTY);
+}
+
+TEST(mremap, a_shrinking_move_unmaps_the_source_tail_first) {
+  scenario s;
+  const u64 g = s.guard(8);
+  s.guard(16, G2);
+  const u64 a = g + 1 * ps, d = G2 + 5 * ps;
+  s.mmap(a, 4, "rw-");
+  s.write(a, 4);
+  s.clear_refs();
+  // mremap_to:983-988: old_len > new_len -> the source tail is unmapped, then 2 pages move.
+  EXPECT_EQ(s.mremap_fixed(a, 4, 2, d), ok(d));
+  s.expect_vmas(a, 4, 0);
+  s.expect_vma(d, d, d + 2 * ps);
+  s.expect_sd(d, "11");
+  s.expect_present(d, "11");
+}
+
+TEST(mremap, a_growing_move_leaves_the_new_tail_pte_none_with_the_copied_flag) {
+  scenario s;
+  const u64 g = s.guard(8);
+  s.guard(16, G2);
+  const u64 a = g + 1 * ps, d = G2 + 5 * ps;
+  s.mmap(a, 1, "rw-");
+  s.write(a);
+  s.clear_refs();
+  EXPECT_EQ(s.mremap_fixed(a, 1, 3, d), ok(d));
+  s.expect_vma(d, d, d + 3 * ps);
+  // "Destination pages beyond old_len: pte_none"; the VMA is a copy of the clean source.
+  s.expect_sd(d, "100");
+  s.expect_present(d, "100");
+}
+
+TEST(mremap, dontunmap_of_an_unfaulted_vma_to_an_adjacent_address_does_not_self_merge) {
+  // copy_vma: "If the original VMA is kept (MREMAP_DONTUNMAP), the source and destination VMA
+  // must be treated distinctly. A merge violates this, so in this case disallow a self-merge."
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 1, "rw-");
+  EXPECT_EQ(s.op(line("mremap {} 1p 1p maymove dontunmap fixed {}", a, a + ps)), ok(a + ps));
+  s.expect_vmas(a, 2, 2);
+  s.expect_vma(a, a, a + ps);
+  s.expect_vma(a + ps, a + ps, a + 2 * ps);
+}
+
+TEST(mremap, a_range_that_does_not_end_at_the_vma_end_cannot_grow_in_place) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 2, "rw-");
+  // SYSCALL_DEFINE5(mremap): in-place growth only if old_len == vma->vm_end - addr.
+  EXPECT_EQ(s.mremap(a, 1, 2), err(ENOMEM));
+  s.expect_vma(a, a, a + 2 * ps);
+  // vma_to_resize: old_len == 0 duplicates only shared mappings (a direct call: the would-be
+  // destination is passed as the kernel's choice).
+  trace::Mremap dup;
+  dup.old_addr = a;
+  dup.old_len = 0;
+  dup.new_len = ps;
+  dup.maymove = true;
+  EXPECT_EQ(s.k.sys_mremap(dup, G2), err(EINVAL));
+  s.expect_vmas(G2, 1, 0);
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -167,5 +167,18 @@ TEST(reclaim, without_a_range_covers_every_mapping_but_skips_locked_ones) {
   EXPECT_EQ(s.reclaim(l, 1), err(EINVAL));
 }
 
+TEST(reclaim, a_swap_entry_of_an_unregistered_vma_reads_written) {
+  // pagemap_page_category:2137-2151: a swap PTE is SWAPPED, and WRITTEN unless uffd-wp.
+  scenario s(/*swap=*/true);
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 1, "rw-");
+  s.write(a);
+  s.reclaim(a, 1);
+  s.expect_swapped(a, "1");
+  s.expect_written(a, "1");
+  EXPECT_EQ(s.scan(a, 1), ok(1));
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -306,5 +306,20 @@ TEST(pagemap_scan, a_hole_without_a_page_table_reads_written_only_in_a_registere
   t.expect_written(tail, "0000");
 }
 
+TEST(uffd_wp, a_registered_vma_has_no_fault_around) {
+  // mm/memory.c:do_read_fault -> should_fault_around: uffd_disable_fault_around() is true for
+  // VM_UFFD_WP, so a read fault maps only the faulting page even when its neighbours are cached.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 m = g + 1 * ps;
+  s.mmap(m, 4, "rw-", "shared file=m@0 fixed");
+  s.uffd_wp(m, 4);
+  s.write(m, 4);                 // all cached, written (unprotected)
+  s.madvise(m, 4, "dontneed");   // unprotected shmem PTEs become pte_none, no marker
+  s.expect_swapped(m, "0000");
+  s.read(m);
+  s.expect_present(m, "1000");
+}
+
 }  // namespace
 }  // namespace sdmc::test

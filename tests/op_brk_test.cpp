@@ -98,5 +98,17 @@ TEST(brk, a_break_below_the_heap_start_returns_the_current_break) {
   s.expect_vma(h, h, h + 2 * ps);
 }
 
+TEST(brk, an_unaligned_break_is_rounded_up_to_pages) {
+  scenario s;
+  const u64 h = heap_area(s);
+  s.brk(h, h + 2 * ps);
+  // SYSCALL_DEFINE1(brk): newbrk = PAGE_ALIGN(brk); the syscall returns brk itself.
+  EXPECT_EQ(s.brk(h + 2 * ps, h + 2 * ps + 1), ok(h + 2 * ps + 1));
+  s.expect_vma(h, h, h + 3 * ps);
+  // oldbrk == newbrk after rounding: only mm->brk moves.
+  EXPECT_EQ(s.brk(h + 2 * ps + 1, h + 3 * ps), ok(h + 3 * ps));
+  s.expect_vma(h, h, h + 3 * ps);
+}
+
 }  // namespace
 }  // namespace sdmc::test

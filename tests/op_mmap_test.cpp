@@ -287,5 +287,28 @@ expect present 0x100001000 2p 10
   s.expect_sd(0x100001000, "11");
 }
 
+TEST(mmap, a_merging_mmap_recomputes_the_vm_page_prot_of_the_merged_vma) {
+  // Section 2.4: an mmap that merges into the damaged VMA of sequence C sets VM_SOFTDIRTY and
+  // calls vma_set_page_prot (__mmap_region:1572-1574); the next clear_refs then clears the flag
+  // and recomputes the prot (clear_refs_write:1605-1606), so tracking works again.
+  scenario s;
+  const u64 r = s.guard(8);
+  const u64 x = r + ps, y = r + 2 * ps;
+  s.mmap(x, 1, "rw-", "shared file=fd@0 fixed");
+  s.madvise(x, 1, "random");
+  s.clear_refs();
+  s.mmap(y, 1, "rw-", "shared file=fd@1p fixed");
+  s.madvise(x, 1, "normal");
+  EXPECT_TRUE(s.vma(x).v.page_prot_write);
+  s.mmap(r + 3 * ps, 1, "rw-", "shared file=fd@2p fixed");
+  s.expect_vmas(x, 3, 1);
+  s.expect_flags(x, VM_SOFTDIRTY);
+  s.clear_refs();
+  EXPECT_FALSE(s.vma(x).v.page_prot_write);
+  s.read(y);
+  s.write(y);
+  s.expect_sd(x, "010");
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -215,5 +215,29 @@ TEST(mprotect, a_shared_mapping_becoming_read_only_write_protects_its_ptes) {
   s.expect_file(m, "1");
 }
 
+TEST(mprotect, a_real_protection_change_repairs_a_stale_writable_vm_page_prot) {
+  // Section 2.4: the stale prot of sequence C persists "until something recomputes
+  // vm_page_prot: mprotect ...". mprotect_fixup:617-620 returns early when the flags do not
+  // change, so only a real change reaches vma_set_page_prot (680).
+  scenario s;
+  const u64 r = s.guard(8);
+  const u64 x = r + ps, y = r + 2 * ps;
+  s.mmap(x, 1, "rw-", "shared file=fd@0 fixed");
+  s.madvise(x, 1, "random");
+  s.clear_refs();
+  s.mmap(y, 1, "rw-", "shared file=fd@1p fixed");
+  s.madvise(x, 1, "normal");  // sequence C: merged, clean, vm_page_prot still writable
+  EXPECT_TRUE(s.vma(x).v.page_prot_write);
+  s.mprotect(x, 2, "rw-");  // same flags: nothing recomputed
+  EXPECT_TRUE(s.vma(x).v.page_prot_write);
+  s.mprotect(x, 2, "r--");
+  s.mprotect(x, 2, "rw-");
+  EXPECT_FALSE(s.vma(x).v.page_prot_write);
+  s.read(y);
+  EXPECT_FALSE(s.pte(y).write);
+  s.write(y);
+  s.expect_sd(x, "01");
+}
+
 }  // namespace
 }  // namespace sdmc::test

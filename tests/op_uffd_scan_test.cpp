@@ -321,5 +321,68 @@ TEST(uffd_wp, a_registered_vma_has_no_fault_around) {
   s.expect_present(m, "1000");
 }
 
+TEST(uffd_wp, registration_repairs_a_stale_writable_vm_page_prot) {
+  // Section 2.4/5: userfaultfd_set_vm_flags:1895-1896 recomputes vm_page_prot of a shared VMA
+  // when VM_UFFD_WP changes; uffd-wp armed means writenotify (vma_wants_writenotify:1934).
+  scenario s;
+  const u64 r = s.guard(8);
+  const u64 x = r + ps, y = r + 2 * ps;
+  s.mmap(x, 1, "rw-", "shared file=fd@0 fixed");
+  s.madvise(x, 1, "random");
+  s.clear_refs();
+  s.mmap(y, 1, "rw-", "shared file=fd@1p fixed");
+  s.madvise(x, 1, "normal");  // sequence C: merged, clean, vm_page_prot still writable
+  EXPECT_TRUE(s.vma(x).v.page_prot_write);
+  s.uffd_wp(x, 2);
+  EXPECT_FALSE(s.vma(x).v.page_prot_write);
+  s.read(y);
+  EXPECT_FALSE(s.pte(y).write);
+  s.write(y);
+  s.expect_sd(x, "01");
+  s.expect_written(x, "01");
+}
+
+TEST(uffd_wp, droppable_memory_can_be_registered) {
+  // Section 6.1: the VM_DROPPABLE test in vma_can_userfault (225-228) is dead code.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 d = g + ps;
+  s.mmap(d, 2, "rw-", "droppable fixed");
+  EXPECT_EQ(s.uffd_wp(d, 2), ok(0));
+  s.expect_flags(d, VM_UFFD_WP | VM_DROPPABLE);
+  s.expect_swapped(d, "11");
+  s.expect_written(d, "00");
+}
+
+TEST(uffd_wp, a_registered_vma_is_moved_pte_by_pte_even_when_aligned) {
+  // mm/mremap.c:move_page_tables:596-597 (uffd_supports_move): with a uffd ctx without
+  // UFFD_FEATURE_EVENT_REMAP no whole-table move, so every moved PTE is marked soft-dirty and
+  // loses uffd-wp, and markers are dropped (move_ptes:212-221).
+  scenario s;
+  const u64 src = 0x200000000, dst = 0x300000000;
+  s.mmap(src, 512, "rw-", "private");
+  s.madvise(src, 512, "nohugepage");
+  s.uffd_wp(src, 512);
+  s.read(src);  // a protected zero page
+  s.clear_refs();
+  EXPECT_EQ(s.mremap_fixed(src, 512, 512, dst), ok(dst));
+  s.expect_sd(dst, "10");
+  s.expect_present(dst, "10");
+  s.expect_uffd_wp(dst, "00");
+  s.expect_swapped(dst, "00");
+  s.expect_flags(dst, 0, VM_UFFD_WP);
+}
+
+TEST(pagemap_scan, without_wp_and_without_a_vector_reports_nothing_and_changes_nothing) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 u = g + ps;
+  s.mmap(u, 2, "rw-");
+  s.uffd_wp(u, 2);
+  s.write(u);
+  EXPECT_EQ(s.scan(u, 2, "vec=0"), ok(0));
+  s.expect_written(u, "10");
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -1,6 +1,7 @@
 #include "model/mm.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace sdmc {
 
@@ -57,20 +58,15 @@ void mm_struct::set_vma(pfn_t start, pfn_t end, const vma_value& v) {
 }
 
 void mm_struct::erase_vmas(pfn_t start, pfn_t end) {
-  if (start < end) vmas_.erase(prange(start, end));
-}
-
-bool mm_struct::split_vma(pfn_t at, bool new_below) {
-  auto it = vmas_.find(at);
-  if (it == vmas_.end() || it->first.lower() == at) return false;
-  vma_ref old = to_ref(*it);
-  vma_value lo = old.v, hi = old.v;
-  // __split_vma: the new vm_area_struct is the part below `at` when new_below, else above.
-  (new_below ? lo : hi).vma_id = new_vma_id();
-  vmas_.erase(prange(old.vm_start, old.vm_end));
-  vmas_.add(std::make_pair(prange(old.vm_start, at), lo));
-  vmas_.add(std::make_pair(prange(at, old.vm_end), hi));
-  return true;
+  if (start >= end) return;
+  // Whole VMAs (the callers split first) go by iterator range; otherwise ICL trims.
+  auto lo = vmas_.lower_bound(prange(start, start + 1));
+  auto hi = lo;
+  while (hi != vmas_.end() && hi->first.lower() < end) ++hi;
+  if (lo == hi) return;
+  auto last = std::prev(hi);
+  if (lo->first.lower() >= start && last->first.upper() <= end) vmas_.erase(lo, hi);
+  else vmas_.erase(prange(start, end));
 }
 
 void mm_struct::update_vma(pfn_t vm_start, const vma_value& v) {
@@ -112,21 +108,22 @@ void mm_struct::free_tables(pfn_t start, pfn_t end) {
   // looked at, and each VMA lookup skips every span up to the next VMA.
   using span_iv = boost::icl::interval<std::uint64_t>;
   const std::uint64_t lo = start >> SPAN_SHIFT, hi = ((end - 1) >> SPAN_SHIFT) + 1;
-  boost::icl::interval_set<std::uint64_t> candidates = tables_ & span_iv::right_open(lo, hi);
-  boost::icl::interval_set<std::uint64_t> doomed;
-  for (const auto& iv : candidates) {
-    for (std::uint64_t span = iv.lower(); span < iv.upper();) {
+  std::vector<span_iv::type> doomed;
+  for (auto it = tables_.lower_bound(span_iv::right_open(lo, lo + 1));
+       it != tables_.end() && it->lower() < hi; ++it) {
+    const std::uint64_t last = std::min<std::uint64_t>(it->upper(), hi);
+    for (std::uint64_t span = std::max<std::uint64_t>(it->lower(), lo); span < last;) {
       auto next = find_vma_from(span << SPAN_SHIFT);
-      if (!next || next->vm_start >= (iv.upper() << SPAN_SHIFT)) {
-        doomed += span_iv::right_open(span, iv.upper());
+      if (!next || next->vm_start >= (last << SPAN_SHIFT)) {
+        doomed.push_back(span_iv::right_open(span, last));
         break;
       }
       std::uint64_t first_kept = next->vm_start >> SPAN_SHIFT;
-      if (first_kept > span) doomed += span_iv::right_open(span, first_kept);
+      if (first_kept > span) doomed.push_back(span_iv::right_open(span, first_kept));
       span = ((next->vm_end - 1) >> SPAN_SHIFT) + 1;  // spans the VMA touches stay
     }
   }
-  tables_ -= doomed;
+  for (const auto& d : doomed) tables_ -= d;
 }
 
 void mm_struct::move_table(pfn_t src_span, pfn_t dst_span) {

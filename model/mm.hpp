@@ -12,6 +12,7 @@
 #include <boost/icl/interval_map.hpp>
 #include <boost/icl/split_interval_map.hpp>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -27,9 +28,10 @@ namespace icl = boost::icl;
 class mm_struct {
  public:
   using vma_map = icl::split_interval_map<pfn_t, vma_value, icl::partial_enricher, std::less,
-                                          icl::inplace_plus, icl::inter_section, prange>;
+                                          icl::inplace_plus, icl::inter_section, prange,
+                                          pool_allocator>;
   using pte_map = icl::interval_map<pfn_t, pte_t, icl::partial_absorber, std::less,
-                                    icl::inplace_plus, icl::inter_section, prange>;
+                                    icl::inplace_plus, icl::inter_section, prange, pool_allocator>;
 
   // --- VMAs -------------------------------------------------------------------------------
   std::optional<vma_ref> find_vma(pfn_t pfn) const;          // the VMA containing pfn
@@ -45,14 +47,10 @@ class mm_struct {
     auto [lo, hi] = vmas_.equal_range(prange(start, end));
     for (auto it = lo; it != hi; ++it) f(vma_ref{it->first.lower(), it->first.upper(), it->second});
   }
-  // Rewrites every VMA value in place with g(vma_ref&) (which must not touch the range).
+  // Calls g(vm_start, vm_end, vma_value&) for every VMA, to rewrite values in place.
   template <class G>
   void update_each_vma(G&& g) {
-    for (auto& seg : vmas_) {
-      vma_ref r{seg.first.lower(), seg.first.upper(), seg.second};
-      g(r);
-      const_cast<vma_value&>(seg.second) = std::move(r.v);
-    }
+    for (auto& seg : vmas_) g(seg.first.lower(), seg.first.upper(), const_cast<vma_value&>(seg.second));
   }
   // Rewrites every PTE in place with g(pte_t&), then re-joins equal neighbours.
   template <class G>
@@ -66,10 +64,40 @@ class mm_struct {
   void set_vma(pfn_t start, pfn_t end, const vma_value& v);
   void erase_vmas(pfn_t start, pfn_t end);
   // mm/vma.c:__split_vma: split the VMA containing `at` so that a VMA starts at `at`. The value
-  // is copied (vm_area_dup); the new half gets a fresh vma_id. Returns false if nothing to split.
-  bool split_vma(pfn_t at, bool new_below);
+  // is copied (vm_area_dup); the new half gets a fresh vma_id; hook(lo, hi) may adjust both
+  // values (lo = [vm_start, at), hi = [at, vm_end)) before they are stored. Returns false if
+  // nothing was split.
+  template <class Hook>
+  bool split_vma(pfn_t at, bool new_below, Hook&& hook) {
+    auto it = vmas_.lower_bound(prange(at, at + 1));  // the segment containing `at`, if any
+    if (it == vmas_.end() || it->first.lower() >= at) return false;
+    vma_ref lo{it->first.lower(), at, it->second}, hi{at, it->first.upper(), it->second};
+    (new_below ? lo : hi).v.vma_id = new_vma_id();
+    hook(lo, hi);
+    // Shrink the existing segment in place (its order among the keys is unchanged) and insert
+    // the upper part right after it: one lookup and one hinted insertion.
+    const_cast<prange&>(it->first) = prange(lo.vm_start, lo.vm_end);
+    const_cast<vma_value&>(it->second) = std::move(lo.v);
+    vmas_.insert(it, std::make_pair(prange(hi.vm_start, hi.vm_end), std::move(hi.v)));
+    return true;
+  }
+  bool split_vma(pfn_t at, bool new_below) {
+    return split_vma(at, new_below, [](vma_ref&, vma_ref&) {});
+  }
+  // Store a VMA into a range known to be free (no erase needed).
+  void insert_vma(pfn_t start, pfn_t end, const vma_value& v) {
+    vmas_.insert(std::make_pair(prange(start, end), v));
+  }
   // Rewrite the value of the VMA that starts at vm_start.
   void update_vma(pfn_t vm_start, const vma_value& v);
+  // The VMA containing pfn, with its value writable in place (split_interval_map never joins,
+  // so a rewritten value keeps the layout); nullopt if none.
+  struct vma_mut { pfn_t vm_start, vm_end; vma_value* v; };
+  std::optional<vma_mut> find_vma_mut(pfn_t pfn) {
+    auto it = vmas_.lower_bound(prange(pfn, pfn + 1));
+    if (it == vmas_.end() || it->first.lower() > pfn) return std::nullopt;
+    return vma_mut{it->first.lower(), it->first.upper(), const_cast<vma_value*>(&it->second)};
+  }
   std::uint32_t new_vma_id() { return ++last_vma_id_; }
   anon_vma_id new_anon_vma() { return ++last_anon_vma_; }
 
@@ -145,6 +173,9 @@ class mm_struct {
   bool uffd_ctx = false;                        // the trace's userfaultfd context exists
   bool has_swap = false;                        // a swap device is configured (`swap on`)
   bool cleared_refs = false;                    // clear_refs has run at least once (precise)
+  // Per-VMA lists of clean sub-ranges of the granular (non_sd_reg) design, keyed by vma_id;
+  // maintained by that policy's hooks, empty for the others.
+  std::map<std::uint32_t, std::vector<non_sd_reg>> non_sd_regs;
 
   const vma_map& vma_container() const { return vmas_; }
   const pte_map& pte_container() const { return ptes_; }

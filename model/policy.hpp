@@ -70,10 +70,12 @@ class policy {
   // the VMA, in which case vm_page_prot is recomputed.
   virtual bool clear_vma(vma_value& v, pfn_t vm_start, pfn_t vm_end) const = 0;
 
-  // Per-VMA state that follows the VMA through splits and moves (granular non_sd_reg).
-  virtual void on_split(vma_value& lo, pfn_t lo_start, pfn_t at, vma_value& hi,
-                        pfn_t hi_end) const {}
-  virtual void on_move(vma_value& v, std::int64_t delta_pages) const {}
+  // Per-VMA state that follows the VMA through splits and moves (granular non_sd_reg, kept in
+  // mm.non_sd_regs): called after __split_vma made `lo` and `hi` out of one VMA, and after
+  // copy_vma made `moved` from `src` shifted by delta_pages.
+  virtual void on_split(mm_struct& mm, const vma_ref& lo, const vma_ref& hi) const {}
+  virtual void on_move(mm_struct& mm, const vma_ref& src, const vma_ref& moved,
+                       std::int64_t delta_pages) const {}
 };
 
 std::unique_ptr<policy> make_policy(std::string_view name);  // nullptr for an unknown name

@@ -5,6 +5,8 @@
 #include <boost/icl/interval_set.hpp>
 #include <cstdint>
 
+#include "model/pool_allocator.hpp"
+
 namespace sdmc {
 
 using pfn_t = std::uint64_t;  // virtual page number: address >> PAGE_SHIFT
@@ -25,7 +27,7 @@ inline constexpr bool offset_in_page(std::uint64_t addr) { return addr & (PAGE_S
 
 // A half-open range of pages [start, end).
 using prange = boost::icl::right_open_interval<pfn_t>;
-using pset = boost::icl::interval_set<pfn_t, std::less, prange>;
+using pset = boost::icl::interval_set<pfn_t, std::less, prange, pool_allocator>;
 
 inline prange pr(pfn_t start, pfn_t end) { return prange(start, end); }
 

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "model/types.hpp"
 #include "model/vm_flags.hpp"
@@ -35,7 +34,9 @@ struct vma_value {
   // mm/mmap.c:vma_set_page_prot callers, so it can go stale (semantics 2.4).
   bool page_prot_write = false;
   std::uint32_t vma_id = 0;     // identity of the vm_area_struct object (for diagrams and merges)
-  std::vector<non_sd_reg> nsdr; // granular design only: sorted, disjoint clean sub-ranges
+  // Trivially copyable on purpose: the containers copy values on every split. State a design
+  // keeps per VMA beyond the flags (the granular non_sd_reg lists) lives in mm_struct, keyed
+  // by vma_id.
 
   bool operator==(const vma_value&) const = default;
   // Interval containers need an aggregation; VMAs are only ever replaced, never combined.

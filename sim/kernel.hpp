@@ -102,8 +102,9 @@ class kernel {
   bool can_merge_after(const vma_ref& prev, const proposal& p) const;
   bool can_merge_before(const vma_ref& next, const proposal& p) const;
   static bool is_mergeable_anon_vma(anon_vma_id proposed, const vma_ref* existing);
+  // Without `commit` the merged VMA is returned but not stored (the caller finishes it).
   std::optional<vma_ref> vma_merge_new_range(const proposal& p, merge_path path,
-                                             bool just_expand);
+                                             bool just_expand, bool commit = true);
   // mm/vma.c:vma_modify: merge, or split off [start,end). Returns the VMA now covering exactly
   // [start,end) or more (after a merge), or an errno.
   struct modified {
@@ -117,7 +118,8 @@ class kernel {
 
   modified vma_modify(const vma_ref& vma, pfn_t start, pfn_t end, vm_flags_t newflags);
   int split_vma(pfn_t at, bool new_below, bool check_count = true);
-  void set_flags(pfn_t vm_start, vm_flags_t flags);
+  // vm_flags_reset, and with set_page_prot also vma_set_page_prot; returns the VMA.
+  vma_ref set_flags(pfn_t vm_start, vm_flags_t flags, bool set_page_prot = false);
   void vma_set_page_prot(pfn_t vm_start);
   bool page_prot_write(const vma_ref& vma) const;
   int do_munmap(pfn_t start, pfn_t end);  // do_vmi_munmap after argument checks

@@ -55,11 +55,11 @@ Result kernel::sys_mmap(const trace::Mmap& op) {
   if (op.noreserve) vm_flags |= VM_NORESERVE;  // overcommit heuristic allows it
 
   // __mmap_region: remove what is there (vms_gather_munmap_vmas may fail at the map limit).
-  if (op.fixed && mm.intersects(start, end)) {
-    auto first = mm.vmas_in(start, end).front();
-    if (first.vm_start < start && end < first.vm_end && mm.map_count() >= sysctl_max_map_count)
-      return err(ENOMEM);
-  }
+  auto first = mm.find_vma_from(start);
+  const bool replaces = first && first->vm_start < end;
+  if (replaces && first->vm_start < start && end < first->vm_end &&
+      mm.map_count() >= sysctl_max_map_count)
+    return err(ENOMEM);
   if (accountable_mapping(vm_flags)) vm_flags |= VM_ACCOUNT;
 
   if (op.file) {
@@ -78,7 +78,7 @@ Result kernel::sys_mmap(const trace::Mmap& op) {
   v.vm_flags = vm_flags;
   v.pgoff_delta = std::int64_t(pgoff) - std::int64_t(start);
 
-  if (mm.intersects(start, end)) {
+  if (replaces) {
     split_vma(start, true, false);
     split_vma(end, false, false);
     unmap_region(start, end);  // vms_clean_up_area: PTEs and page tables go first
@@ -87,8 +87,10 @@ Result kernel::sys_mmap(const trace::Mmap& op) {
   // vma_merge_new_range is tried before the shmem file of a shared-anon mapping exists
   // (shmem_zero_setup), so such a mapping never merges: no neighbour has a NULL vm_file and
   // VM_SHARED at once.
-  std::optional<vma_ref> vma = vma_merge_new_range(proposal{start, end, v}, merge_path::mmap, false);
-  if (!vma) {
+  std::optional<vma_ref> vma =
+      vma_merge_new_range(proposal{start, end, v}, merge_path::mmap, false, false);
+  const bool merged = vma.has_value();
+  if (!merged) {
     if (!op.file && op.sharing == trace::Sharing::Shared) {
       memfile f;
       f.shared_anon = true;
@@ -96,14 +98,14 @@ Result kernel::sys_mmap(const trace::Mmap& op) {
       v.file = mm.add_file(std::move(f));  // shmem_zero_setup
     }
     v.vma_id = mm.new_vma_id();
-    mm.set_vma(start, end, v);
     vma = vma_ref{start, end, v};
   }
   // __mmap_region:1565-1574: the resulting VMA, merged neighbours included, is soft-dirty;
   // then vma_set_page_prot.
   pol_.mark_new(vma->v, vma->vm_start, vma->vm_end, start, end);
-  mm.update_vma(vma->vm_start, vma->v);
-  vma_set_page_prot(vma->vm_start);
+  vma->v.page_prot_write = page_prot_write(*vma);
+  if (merged) mm.set_vma(vma->vm_start, vma->vm_end, vma->v);
+  else mm.insert_vma(vma->vm_start, vma->vm_end, vma->v);
   if (obs) obs->mapped_new(start, end);
 
   // do_mmap: MAP_POPULATE (without MAP_NONBLOCK) populates the new range.

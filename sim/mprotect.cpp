@@ -48,9 +48,7 @@ Result kernel::sys_mprotect(std::uint64_t addr, std::uint64_t len, std::uint8_t 
       // VM_SOFTDIRTY included (semantics 2.3), then vma_set_page_prot.
       vm_flags_t final_flags = m.merged ? pol_.merged_flags(merge_path::mprotect, newflags, m.parts)
                                         : newflags;
-      set_flags(m.vma->vm_start, final_flags);
-      vma_set_page_prot(m.vma->vm_start);
-      const vma_ref res = *mm.find_vma(m.vma->vm_start);
+      const vma_ref res = set_flags(m.vma->vm_start, final_flags, true);
       // change_protection over [nstart, tmp) only: pte_modify keeps soft-dirty, uffd-wp and
       // dirty; the write bit comes from vm_page_prot, then MM_CP_TRY_CHANGE_WRITABLE may
       // upgrade (vma_wants_manual_pte_write_upgrade: private+VM_WRITE, or shared with
@@ -70,9 +68,10 @@ Result kernel::sys_mprotect(std::uint64_t addr, std::uint64_t len, std::uint8_t 
       // A private VM_LOCKED VMA becoming writable is populated (COW broken) at once.
       if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))
         populate(nstart, tmp);
+      tmp = res.vm_end;  // vma_iter_end(): a merge may reach past tmp
+    } else {
+      tmp = vma->vm_end;
     }
-    // tmp = vma_iter_end(): the end of the VMA now holding nstart (a merge may reach past tmp).
-    tmp = mm.find_vma(nstart)->vm_end;
     nstart = tmp;
   }
   if (!error && tmp < end) error = -ENOMEM;

@@ -96,9 +96,9 @@ Result kernel::move_vma(pfn_t old_addr, pfn_t old_len, pfn_t new_len, pfn_t new_
     vma_value v = vma.v;  // vm_area_dup: the source's flags and vm_page_prot
     v.pgoff_delta = p.v.pgoff_delta;
     v.vma_id = mm.new_vma_id();
-    pol_.on_move(v, std::int64_t(new_addr) - std::int64_t(old_addr));
     mm.set_vma(new_addr, new_addr + new_len, v);
     new_vma = vma_ref{new_addr, new_addr + new_len, v};
+    pol_.on_move(mm, vma, *new_vma, std::int64_t(new_addr) - std::int64_t(old_addr));
   }
   move_page_tables(old_addr, new_addr, old_len, clear_uffd);
   if (obs) obs->mapped_new(new_addr, new_addr + new_len);

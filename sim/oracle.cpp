@@ -33,6 +33,11 @@ struct sweep_result {
 sweep_result sweep(const std::array<ivec, NLISTS>& lists, bool need_tracked, bool materialize) {
   sweep_result out;
   std::array<std::size_t, NLISTS> idx{};
+  // Only non-empty lists take part.
+  std::array<unsigned, NLISTS> active{};
+  unsigned nactive = 0;
+  for (unsigned l = 0; l < NLISTS; ++l)
+    if (!lists[l].empty()) active[nactive++] = l;
   pfn_t at = 0;
   auto fn_at = out.pages.false_negatives.end(), lost_at = out.pages.lost_new_mappings.end(),
        fp_at = out.pages.false_positives.end();
@@ -41,7 +46,8 @@ sweep_result sweep(const std::array<ivec, NLISTS>& lists, bool need_tracked, boo
     pfn_t next = ALL;
     unsigned in = 0;
     bool any = false;
-    for (unsigned l = 0; l < NLISTS; ++l) {
+    for (unsigned a = 0; a < nactive; ++a) {
+      const unsigned l = active[a];
       const ivec& v = lists[l];
       std::size_t& i = idx[l];
       while (i < v.size() && v[i].upper() <= at) ++i;
@@ -167,13 +173,15 @@ judgement oracle::judge_written(const kernel& k) const {
 
 void oracle::observe(const kernel& k, bool reset_follows) {
   {
-    std::array<ivec, NLISTS> l;
-    l[STORED] = to_vec(stored_since_clear);
-    l[NEW] = to_vec(new_since_clear);
+    // Scratch lists keep their capacity from one observation to the next.
+    thread_local std::array<ivec, NLISTS> l;
+    for (ivec& v : l) v.clear();
+    l[STORED].assign(stored_since_clear.begin(), stored_since_clear.end());
+    l[NEW].assign(new_since_clear.begin(), new_since_clear.end());
     sd_lists(k, l);
-    l[C_FN] = to_vec(counted_sd_.false_negatives);
-    l[C_LOST] = to_vec(counted_sd_.lost_new_mappings);
-    l[C_FP] = to_vec(counted_sd_.false_positives);
+    l[C_FN].assign(counted_sd_.false_negatives.begin(), counted_sd_.false_negatives.end());
+    l[C_LOST].assign(counted_sd_.lost_new_mappings.begin(), counted_sd_.lost_new_mappings.end());
+    l[C_FP].assign(counted_sd_.false_positives.begin(), counted_sd_.false_positives.end());
     sweep_result r = sweep(l, false, !reset_follows);
     sd += r.counts;
     if (!reset_follows) {

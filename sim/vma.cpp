@@ -35,7 +35,7 @@ bool kernel::can_merge_before(const vma_ref& next, const proposal& p) const {
 }
 
 std::optional<vma_ref> kernel::vma_merge_new_range(const proposal& p, merge_path path,
-                                                   bool just_expand) {
+                                                   bool just_expand, bool commit) {
   // mm/vma.c:vma_merge_new_range
   if (p.v.vm_flags & VM_SPECIAL) return std::nullopt;
   auto prev = mm.vma_prev(p.start);
@@ -62,7 +62,7 @@ std::optional<vma_ref> kernel::vma_merge_new_range(const proposal& p, merge_path
   }
   parts.push_back(p.v);
   res.v.vm_flags = pol_.merged_flags(path, res.v.vm_flags, parts);
-  mm.set_vma(res.vm_start, res.vm_end, res.v);
+  if (commit) mm.set_vma(res.vm_start, res.vm_end, res.v);
   return res;
 }
 
@@ -110,14 +110,13 @@ kernel::modified kernel::vma_merge_existing_range(const vma_ref& vma, pfn_t star
 
 int kernel::split_vma(pfn_t at, bool new_below, bool check_count) {
   // mm/vma.c:split_vma refuses at sysctl_max_map_count; __split_vma (munmap) does not.
-  auto v = mm.find_vma(at);
-  if (!v || v->vm_start == at) return 0;
-  if (check_count && mm.map_count() >= sysctl_max_map_count) return -ENOMEM;
-  mm.split_vma(at, new_below);
-  auto lo = mm.find_vma(at - 1), hi = mm.find_vma(at);
-  pol_.on_split(lo->v, lo->vm_start, at, hi->v, hi->vm_end);
-  mm.update_vma(lo->vm_start, lo->v);
-  mm.update_vma(hi->vm_start, hi->v);
+  if (check_count && mm.map_count() >= sysctl_max_map_count) {
+    auto v = mm.find_vma(at);
+    if (v && v->vm_start != at) return -ENOMEM;
+  }
+  std::optional<vma_ref> lo, hi;
+  mm.split_vma(at, new_below, [&](vma_ref& l, vma_ref& h) { lo = l; hi = h; });
+  if (lo) pol_.on_split(mm, *lo, *hi);
   return 0;
 }
 
@@ -134,10 +133,11 @@ kernel::modified kernel::vma_modify(const vma_ref& vma, pfn_t start, pfn_t end,
   return m;
 }
 
-void kernel::set_flags(pfn_t vm_start, vm_flags_t flags) {
-  auto v = mm.find_vma(vm_start);
-  v->v.vm_flags = flags;
-  mm.update_vma(v->vm_start, v->v);
+vma_ref kernel::set_flags(pfn_t vm_start, vm_flags_t flags, bool set_page_prot) {
+  auto m = *mm.find_vma_mut(vm_start);
+  m.v->vm_flags = flags;
+  if (set_page_prot) m.v->page_prot_write = page_prot_write(vma_ref{m.vm_start, m.vm_end, *m.v});
+  return vma_ref{m.vm_start, m.vm_end, *m.v};
 }
 
 bool kernel::page_prot_write(const vma_ref& vma) const {
@@ -150,9 +150,8 @@ bool kernel::page_prot_write(const vma_ref& vma) const {
 }
 
 void kernel::vma_set_page_prot(pfn_t vm_start) {
-  auto v = mm.find_vma(vm_start);
-  v->v.page_prot_write = page_prot_write(*v);
-  mm.update_vma(v->vm_start, v->v);
+  auto m = *mm.find_vma_mut(vm_start);
+  m.v->page_prot_write = page_prot_write(vma_ref{m.vm_start, m.vm_end, *m.v});
 }
 
 void kernel::zap_ptes(const vma_ref& vma, pfn_t start, pfn_t end, bool keep_uffd_markers) {

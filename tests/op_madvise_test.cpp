@@ -298,5 +298,21 @@ TEST(madvise, a_flag_merge_spreads_the_modified_vmas_soft_dirty) {
   s.expect_sd(a, "11");
 }
 
+TEST(madvise, dontneed_drops_private_file_copies_and_the_file_page_comes_back) {
+  // Section 8.3 madvise DONTNEED: "private-file COW copies are lost and the file content
+  // comes back".
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 p = g + ps;
+  s.mmap(p, 1, "rw-", "private file=m@0 fixed");
+  s.read(p);
+  s.write(p);
+  s.expect_file(p, "0");  // the COW copy
+  s.madvise(p, 1, "dontneed");
+  s.expect_present(p, "0");
+  s.read(p);
+  s.expect_file(p, "1");  // the page-cache page again
+}
+
 }  // namespace
 }  // namespace sdmc::test

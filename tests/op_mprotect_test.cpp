@@ -239,5 +239,60 @@ TEST(mprotect, a_real_protection_change_repairs_a_stale_writable_vm_page_prot) {
   s.expect_sd(x, "01");
 }
 
+TEST(mprotect, the_end_of_a_vma_merging_into_next_gives_next_the_modified_vmas_flags) {
+  // mm/vma.c:vma_merge_existing_range:824-839: vma is not wholly covered, so vma shrinks and
+  // next grows downwards; mprotect_fixup then resets next's flags to newflags (from vma).
+  scenario s;
+  const u64 r = s.guard(8);
+  const u64 v = r + ps, p = r + 3 * ps;
+  s.mmap(v, 2, "r--");
+  s.clear_refs();       // v clean
+  s.mmap(p, 1, "rw-");  // p fresh, soft-dirty
+  s.expect_sd(v, "001");
+  EXPECT_EQ(s.mprotect(v + ps, 1, "rw-"), ok(0));
+  s.expect_vmas(v, 3, 2);
+  s.expect_vma(v, v, v + ps);
+  s.expect_vma(p, v + ps, p + ps);
+  s.expect_flags(p, VM_WRITE | VM_ACCOUNT, VM_SOFTDIRTY);
+  s.expect_sd(v, "000");  // p's soft-dirty is lost
+}
+
+TEST(mprotect, over_several_vmas_the_last_modified_vma_that_merged_wins) {
+  // Section 2.3: "For mprotect/madvise over a range spanning several VMAs, the callers iterate
+  // left to right. Each step may merge into the result of the previous step. The final merged
+  // VMA's SD is that of the last modified VMA that merged."
+  // x (r--), y (r-x), z (r--) are kept apart by their protections; only z is soft-dirty.
+  scenario s;
+  const u64 r = s.guard(8);
+  const u64 x = r + ps, y = r + 2 * ps, z = r + 3 * ps;
+  s.mmap(x, 1, "r--");
+  s.mmap(y, 1, "r--");
+  s.mprotect(y, 1, "r-x");
+  s.clear_refs();
+  s.mmap(z, 1, "r--");
+  s.expect_vmas(x, 3, 3);
+  s.expect_sd(x, "001");
+  // x: no merge; y merges into x (clean); z merges into [x, y] and vm_flags_reset gives the
+  // whole VMA z's flags, VM_SOFTDIRTY included: x and y are over-reported.
+  EXPECT_EQ(s.mprotect(x, 3, "rw-"), ok(0));
+  s.expect_vmas(x, 3, 1);
+  s.expect_sd(x, "111");
+
+  // The other way round: the soft-dirty VMA in the middle. Its clean left neighbour, modified
+  // first, merges right into it and resets its flags; then z merges, clean as well.
+  scenario t;
+  const u64 r2 = t.guard(8);
+  t.mmap(r2 + ps, 1, "r--");
+  t.mmap(r2 + 3 * ps, 1, "r--");
+  t.mprotect(r2 + 3 * ps, 1, "r-x");
+  t.clear_refs();
+  t.mmap(r2 + 2 * ps, 1, "rw-");
+  t.expect_vmas(r2 + ps, 3, 3);
+  t.expect_sd(r2 + ps, "010");
+  EXPECT_EQ(t.mprotect(r2 + ps, 3, "rw-"), ok(0));
+  t.expect_vmas(r2 + ps, 3, 1);
+  t.expect_sd(r2 + ps, "000");
+}
+
 }  // namespace
 }  // namespace sdmc::test

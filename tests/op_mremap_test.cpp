@@ -332,5 +332,41 @@ TEST(mremap, a_range_that_does_not_end_at_the_vma_end_cannot_grow_in_place) {
   s.expect_vmas(G2, 1, 0);
 }
 
+TEST(mremap, a_moved_vma_merging_only_into_next_takes_nexts_flags) {
+  // Section 2.3 mremap move row: "With only a right merge, the target is next" -- the moved
+  // VMA's VM_SOFTDIRTY is lost (vma_merge_new_range: vmg->vma = next; vma_expand).
+  scenario s;
+  const u64 r = s.guard(5);
+  s.guard(16, G2);
+  const u64 b = r + 3 * ps, c = G2 + 5 * ps;
+  s.mmap(b, 1, "rw-");
+  s.clear_refs();
+  s.mmap(c, 1, "rw-");  // fresh, soft-dirty, unfaulted
+  EXPECT_EQ(s.mremap_fixed(c, 1, 1, r + 2 * ps), ok(r + 2 * ps));
+  s.expect_vmas(r + 2 * ps, 2, 1);
+  s.expect_vma(b, r + 2 * ps, b + ps);
+  s.expect_flags(b, 0, VM_SOFTDIRTY);
+  s.expect_sd(r + 2 * ps, "00");
+  s.expect_vmas(c, 1, 0);
+}
+
+TEST(mremap, a_clean_range_merging_on_both_sides_into_a_clean_prev_drops_nexts_soft_dirty) {
+  // Section 2.3 mremap move row: "with a both-sides merge into a clean prev, next's SD lost".
+  scenario s;
+  const u64 r = s.guard(5);
+  s.guard(16, G2);
+  const u64 a = r + ps, b = r + 3 * ps, c = G2 + 5 * ps;
+  s.mmap(c, 1, "rw-");
+  s.mmap(a, 1, "rw-");
+  s.clear_refs();       // a and c clean
+  s.mmap(b, 1, "rw-");  // b fresh, soft-dirty
+  s.expect_sd(a, "001");
+  EXPECT_EQ(s.mremap_fixed(c, 1, 1, r + 2 * ps), ok(r + 2 * ps));
+  s.expect_vmas(a, 3, 1);
+  s.expect_vma(a, a, b + ps);
+  s.expect_flags(a, 0, VM_SOFTDIRTY);
+  s.expect_sd(a, "000");
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -384,5 +384,18 @@ TEST(pagemap_scan, without_wp_and_without_a_vector_reports_nothing_and_changes_n
   s.expect_written(u, "10");
 }
 
+TEST(pagemap_scan, without_a_vector_max_pages_is_ignored) {
+  // Section 4.2: "Without a vector, output is a no-op. max_pages is ignored, the whole range
+  // is walked" (pagemap_scan_output returns at once without vec_buf).
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 u = g + ps;
+  s.mmap(u, 4, "rw-");
+  s.uffd_wp(u, 4);
+  s.write(u, 4);
+  EXPECT_EQ(s.scan(u, 4, "wp vec=0 max=1"), ok(0));
+  s.expect_written(u, "0000");
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -196,5 +196,19 @@ TEST(access, a_shmem_read_fault_maps_already_cached_neighbours_too) {
   s.expect_file(m, "1111");
 }
 
+TEST(access, the_fault_around_window_is_aligned_in_the_page_table_and_clamped_to_the_vma) {
+  // mm/memory.c:do_fault_around: from_pte = max(ALIGN_DOWN(pte_off, 16), pte_off - vma_off),
+  // to_pte = min3(from_pte + 16, PTRS_PER_PTE, pte_off + vma_pages - vma_off) - 1.
+  // The VMA spans PTE indices [10, 30) of its table; a read at index 20 maps [16, 30).
+  scenario s;
+  const u64 g = s.guard(64);
+  const u64 t = g + 32 * ps, m = g + 10 * ps;
+  s.mmap(t, 20, "rw-", "shared file=w@0 fixed");
+  s.write(t, 20);  // the whole file is in the page cache
+  s.mmap(m, 20, "rw-", "shared file=w@0 fixed");
+  s.read(m + 10 * ps);
+  s.expect_present(m, "00000011111111111111");
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -180,5 +180,26 @@ TEST(mlock, a_locked_private_vma_made_writable_is_populated_with_write_faults) {
   s.expect_sd(a, "11");
 }
 
+TEST(mlock, growing_a_locked_vma_with_mremap_populates_the_new_part) {
+  // SYSCALL_DEFINE5(mremap): VM_LOCKED -> locked = true; then mm_populate(new_addr + old_len,
+  // new_len - old_len): write faults for private writable memory (soft-dirty).
+  scenario s;
+  const u64 g = s.guard(16);
+  const u64 a = g + ps;
+  s.mmap(a, 1, "rw-");
+  s.mlock(a, 1);
+  s.munmap(a + ps, 1);
+  s.clear_refs();
+  EXPECT_EQ(s.mremap(a, 1, 2), ok(a));
+  s.expect_flags(a, VM_LOCKED, VM_SOFTDIRTY);
+  s.expect_present(a, "11");
+  s.expect_sd(a, "01");
+  // The same for a move that grows.
+  const u64 d = g + 8 * ps;
+  EXPECT_EQ(s.mremap_fixed(a, 2, 3, d), ok(d));
+  s.expect_present(d, "111");
+  s.expect_sd(d, "111");  // two moved PTEs and one populated page
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -368,5 +368,24 @@ TEST(mremap, a_clean_range_merging_on_both_sides_into_a_clean_prev_drops_nexts_s
   s.expect_sd(a, "000");
 }
 
+TEST(mremap, after_dontunmap_a_shared_source_refaults_the_same_page_cache_page) {
+  // Section 8.3: "shared/file mappings refault from the page cache (move_vma:822-848)".
+  scenario s;
+  const u64 g = s.guard(8);
+  s.guard(16, G2);
+  const u64 m = g + ps, d = G2 + 5 * ps;
+  s.mmap(m, 1, "rw-", "shared file=m@0 fixed");
+  s.write(m);
+  EXPECT_EQ(s.op(line("mremap {} 1p 1p maymove dontunmap fixed {}", m, d)), ok(d));
+  s.expect_present(m, "0");
+  s.expect_present(d, "1");
+  s.expect_exclusive(d, "1");
+  s.read(m);
+  s.expect_present(m, "1");
+  s.expect_file(m, "1");
+  s.expect_exclusive(m, "0");  // the page is mapped at m and at d now
+  s.expect_exclusive(d, "0");
+}
+
 }  // namespace
 }  // namespace sdmc::test

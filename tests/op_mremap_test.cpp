@@ -209,6 +209,8 @@ TEST(mremap, dontunmap_keeps_the_source_vma_without_its_ptes) {
   s.expect_sd(a, "00");
   s.expect_present(d, "11");
   s.expect_sd(d, "11");
+  // move_ptes leaves the source PTE table in place: its pte_none entries read WRITTEN.
+  s.expect_written(a, "11");
   s.read(a);  // anon: the source now reads zeros
   s.expect_present(a, "10");
   s.expect_exclusive(a, "00");
@@ -385,6 +387,24 @@ TEST(mremap, after_dontunmap_a_shared_source_refaults_the_same_page_cache_page) 
   s.expect_file(m, "1");
   s.expect_exclusive(m, "0");  // the page is mapped at m and at d now
   s.expect_exclusive(d, "0");
+}
+
+TEST(mremap, a_moved_swap_entry_is_marked_soft_dirty_too) {
+  // Section 3.1 mremap row: "Every moved present or swap PTE gets SD=1" (move_soft_dirty_pte:
+  // pte_swp_mksoft_dirty for a swap PTE).
+  scenario s(/*swap=*/true);
+  const u64 g = s.guard(8);
+  s.guard(16, G2);
+  const u64 a = g + ps, d = G2 + 5 * ps;
+  s.mmap(a, 1, "rw-");
+  s.write(a);
+  s.reclaim(a, 1);
+  s.clear_refs();
+  s.expect_sd(a, "0");
+  s.expect_swapped(a, "1");
+  EXPECT_EQ(s.mremap_fixed(a, 1, 1, d), ok(d));
+  s.expect_swapped(d, "1");
+  s.expect_sd(d, "1");
 }
 
 }  // namespace

@@ -294,5 +294,33 @@ TEST(mprotect, over_several_vmas_the_last_modified_vma_that_merged_wins) {
   t.expect_sd(r2 + ps, "000");
 }
 
+TEST(mprotect, a_neighbours_anon_vma_reused_across_an_access_flag_difference_allows_a_merge) {
+  // Section 2.1: anon_vma_compatible (mm/vma.c:1768-1775) ignores the access bits and
+  // VM_SOFTDIRTY, so the first fault in b reuses a's anon_vma (find_mergeable_anon_vma ->
+  // reusable_anon_vma); a later mprotect making the flags equal then merges (same anon_vma).
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + ps, b = g + 2 * ps;
+  s.mmap(a, 1, "rw-");
+  s.write(a);
+  s.mmap(b, 1, "rwx");  // differs only in VM_EXEC: no merge at mmap
+  s.expect_vmas(a, 2, 2);
+  s.write(b);
+  EXPECT_EQ(s.vma(a).v.anon_vma, s.vma(b).v.anon_vma);
+  s.mprotect(b, 1, "rw-");
+  s.expect_vmas(a, 2, 1);
+
+  // Any other flag difference (VM_NORESERVE / VM_ACCOUNT here) makes b allocate its own
+  // anon_vma; two different anon_vmas never merge (is_mergeable_anon_vma).
+  scenario t;
+  const u64 h = t.guard(8);
+  t.mmap(h + ps, 1, "rw-");
+  t.write(h + ps);
+  t.mmap(h + 2 * ps, 1, "rw-", "private fixed noreserve");
+  t.expect_vmas(h + ps, 2, 2);
+  t.write(h + 2 * ps);
+  EXPECT_NE(t.vma(h + ps).v.anon_vma, t.vma(h + 2 * ps).v.anon_vma);
+}
+
 }  // namespace
 }  // namespace sdmc::test

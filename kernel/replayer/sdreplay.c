@@ -25,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/swap.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -662,6 +663,52 @@ static int replay(const char *name, char *buf, size_t size, int host)
 	return failures ? 1 : 0;
 }
 
+/* does the trace say `swap on`? (header lines only) */
+static int trace_swap_on(char *buf, size_t size)
+{
+	struct sdt_parser p;
+	struct sdt_op op;
+	char *s, *e;
+	int len;
+
+	sdt_parser_init(&p);
+	FOR_LINES(buf, size, s, e, len)
+		if (sdt_parse_line(&p, s, len, &op) != 0)
+			break;
+	return p.swap_on;
+}
+
+/* a 64 MiB zram device with a swap signature, for `swap on` traces (in the VM) */
+static int setup_zram(void)
+{
+	static char page[4096];
+	const unsigned long pages = (64UL << 20) / 4096;
+	int fd = open("/sys/block/zram0/disksize", O_WRONLY);
+	uint32_t *info = (uint32_t *)(page + 1024);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, "64M", 3) != 3) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	fd = open("/dev/zram0", O_WRONLY);
+	if (fd < 0)
+		return -1;
+	info[0] = 1;			/* version */
+	info[1] = pages - 1;		/* last_page */
+	info[2] = 0;			/* nr_badpages */
+	memcpy(page + 4096 - 10, "SWAPSPACE2", 10);
+	if (write(fd, page, sizeof(page)) != sizeof(page)) {
+		close(fd);
+		return -1;
+	}
+	fsync(fd);
+	close(fd);
+	return 0;
+}
+
 static char *read_all(const char *path, size_t *size)
 {
 	int fd = open(path, O_RDONLY);
@@ -684,7 +731,7 @@ static char *read_all(const char *path, size_t *size)
 
 int main(int argc, char **argv)
 {
-	int init = 0, host = 0, i, n = 0, npass = 0, nfail = 0, nskip = 0;
+	int init = 0, host = 0, i, n = 0, npass = 0, nfail = 0, nskip = 0, zram = -1;
 	char **list = NULL;
 	struct utsname u;
 	char srcver[256] = "userspace";
@@ -709,6 +756,8 @@ int main(int argc, char **argv)
 		int fd;
 
 		mount("proc", "/proc", "proc", 0, NULL);
+		mkdir("/sys", 0755);
+		mount("sysfs", "/sys", "sysfs", 0, NULL);
 		/* observations go to the second serial port, away from printk */
 		mkdir("/dev", 0755);
 		mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
@@ -747,7 +796,7 @@ int main(int argc, char **argv)
 		size_t sz;
 		char *buf = read_all(list[i], &sz);
 		pid_t pid;
-		int st = 0, rc;
+		int st = 0, rc, swapped_on;
 
 		if (!buf) {
 			printf("        # sdmc trace %s\n        # sdmc error read %d\n", base, errno);
@@ -756,10 +805,24 @@ int main(int argc, char **argv)
 			continue;
 		}
 		fflush(stdout);
+		swapped_on = 0;
+		if (init && trace_swap_on(buf, sz)) {
+			if (zram < 0) {
+				zram = setup_zram() == 0;
+				if (!zram)
+					printf("    # sdmc note zram set-up failed: %s\n", strerror(errno));
+			}
+			if (zram && swapon("/dev/zram0", 0) == 0)
+				swapped_on = 1;
+			else if (zram)
+				printf("    # sdmc note swapon /dev/zram0: %s\n", strerror(errno));
+		}
 		pid = fork();
 		if (pid == 0)
 			_exit(replay(base, buf, sz, host));
 		waitpid(pid, &st, 0);
+		if (swapped_on)
+			swapoff("/dev/zram0");
 		free(buf);
 		rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		if (rc == 0) {

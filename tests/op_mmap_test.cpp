@@ -310,5 +310,28 @@ TEST(mmap, a_merging_mmap_recomputes_the_vm_page_prot_of_the_merged_vma) {
   s.expect_sd(x, "010");
 }
 
+TEST(mmap, map_fixed_over_the_only_vma_of_a_span_frees_its_page_table) {
+  // Section 8.3 mmap step 1: vms_clean_up_area -> vms_clear_ptes -> free_pgtables with
+  // floor/ceiling from prev/next (unmap_start/unmap_end): a span that no other VMA intersects
+  // loses its PTE table, so the new VMA's pte_none pages are holes (not PAGE_IS_WRITTEN).
+  scenario s;
+  const u64 a = G;
+  s.mmap(a, 2, "rw-", "private");
+  s.write(a);
+  s.expect_written(a, "11");
+  s.mmap(a, 2, "rw-", "private fixed");
+  s.expect_written(a, "00");
+  s.expect_present(a, "00");
+
+  // With a neighbour in the same span the table stays: pte_none in a table is WRITTEN.
+  scenario t;
+  const u64 g = t.guard(8);
+  t.mmap(g + ps, 2, "rw-");
+  t.write(g + ps);
+  t.mmap(g + ps, 2, "rw-");
+  t.expect_written(g + ps, "11");
+  t.expect_present(g + ps, "00");
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -79,6 +79,8 @@ TEST(uffd_wp, invalid_ranges_are_einval_and_a_read_only_open_is_eperm) {
   EXPECT_EQ(s.op(line("uffd_wp {} 1p", g + ps + 1)), err(EINVAL));
   EXPECT_EQ(s.op(line("uffd_wp {} 1", g + ps)), err(EINVAL));
   EXPECT_EQ(s.op(line("uffd_wp {} 0", g + ps)), err(EINVAL));
+  // ... start < mmap_min_addr (CONFIG_DEFAULT_MMAP_MIN_ADDR = 65536 on x86).
+  EXPECT_EQ(s.uffd_wp(0x1000, 1), err(EINVAL));
   // userfaultfd_register: no VMA in the range -> -EINVAL.
   EXPECT_EQ(s.uffd_wp(g + 64 * ps, 1), err(EINVAL));
   // ... a VMA without VM_MAYWRITE -> -EPERM.

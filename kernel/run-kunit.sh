@@ -87,6 +87,7 @@ for t in "${TRACES[@]}"; do
 	i=$((i + 1))
 done
 cp "$SDMC_VERSION_FILE" "$IR/sdmc/version"
+[ -z "${SDMC_QUIET:-}" ] || echo 1 >"$IR/sdmc/quiet"
 echo "series=$SERIES" >>"$IR/sdmc/version"
 tr '\n' ' ' <"$IR/sdmc/version" >"$IR/sdmc/version.1" && mv "$IR/sdmc/version.1" "$IR/sdmc/version"
 CPIO=$RUN/initramfs.cpio

@@ -63,6 +63,7 @@ static struct sdmc_entry *sdmc_entries;
 static int sdmc_nentries;
 static char sdmc_srcver[128];
 static u64 sdmc_t0;
+static bool sdmc_quiet;
 static atomic_t sdmc_replayed = ATOMIC_INIT(0);
 static atomic64_t sdmc_nops = ATOMIC64_INIT(0);
 
@@ -133,6 +134,15 @@ static int sdmc_suite_init(struct kunit_suite *suite)
 	vfree(buf);
 	sdmc_nentries = n;
 	pr_info("    # sdmc traces %d\n", n);
+	{
+		char *q = NULL;
+		size_t qs;
+
+		if (!sdmc_read_file("/sdmc/quiet", &q, &qs, 16)) {
+			sdmc_quiet = true;
+			vfree(q);
+		}
+	}
 	return 0;
 }
 
@@ -956,8 +966,10 @@ static void sdmc_replay(struct kunit *test)
 				c->failures++;
 			}
 		}
-		sdmc_print_vmas(c);
-		sdmc_print_pages(c);
+		if (!sdmc_quiet) {
+			sdmc_print_vmas(c);
+			sdmc_print_pages(c);
+		}
 	}
 	P("end %d", c->failures);
 	atomic_inc(&sdmc_replayed);

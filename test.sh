@@ -4,16 +4,46 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 jobs=$(nproc)
+passed=0
+failed=0
+
+# Runs one ctest preset, echoing its output, and adds its counts to the totals.
+run_ctest() {
+  local log rc=0
+  log=$(mktemp)
+  ctest --preset "$1" -j "$jobs" "${@:2}" 2>&1 | tee "$log" || rc=$?
+  local total fails
+  total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log" | tail -1)
+  fails=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
+  rm -f "$log"
+  if [[ -z $total ]]; then
+    echo "test.sh: ctest --preset $1 printed no summary" >&2
+    exit 1
+  fi
+  passed=$((passed + total - fails))
+  failed=$((failed + fails))
+  return "$rc"
+}
 
 scripts/build.sh default
-ctest --preset default -j "$jobs"
+run_ctest default || true
 
 scripts/build.sh asan
-ctest --preset asan -j "$jobs"
+run_ctest asan || true
 
 # The parser fuzzer (1 M executions are run before a release; a smoke run here).
 scripts/build.sh fuzz fuzz_sdtrace
 mkdir -p build-fuzz/corpus
-build-fuzz/traces/fuzz_sdtrace -seed=1 -runs=50000 -max_len=4096 \
-  -dict=traces/fuzz/sdtrace.dict build-fuzz/corpus traces/fuzz/corpus traces/examples 2>&1 |
-  grep -E "^#[0-9]+ +DONE|ERROR|Done" || { echo "fuzz_sdtrace failed" >&2; exit 1; }
+if build-fuzz/traces/fuzz_sdtrace -seed=1 -runs=50000 -max_len=4096 \
+     -dict=traces/fuzz/sdtrace.dict build-fuzz/corpus traces/fuzz/corpus traces/examples \
+     > build-fuzz/fuzz.log 2>&1; then
+  grep -E "^Done" build-fuzz/fuzz.log
+  passed=$((passed + 1))
+else
+  tail -40 build-fuzz/fuzz.log
+  echo "test.sh: fuzz_sdtrace found a crash (see above)" >&2
+  failed=$((failed + 1))
+fi
+
+echo "sdmc: $passed passed, $failed failed"
+((failed == 0))

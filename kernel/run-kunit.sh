@@ -129,7 +129,7 @@ if ! grep -q -E "^ *(ok|not ok) [0-9]+ sdmc( |$)" "$OUT"; then
 	echo "---- last console lines ($LOG) ----" >&2
 	tail -25 "$LOG" >&2
 fi
-NOTOK=$(grep -c -E "^ +not ok [0-9]+ " "$OUT" || true)
+NOTOK=$(grep -c -E "^        not ok [0-9]+ " "$OUT" || true)
 NPASS=$(grep -c -E "^        ok [0-9]+ [^#]*$" "$OUT" || true)
 NSKIP=$(grep -c -E "^        ok [0-9]+ .*# SKIP" "$OUT" || true)
 note "kernel $(cat "$SDMC_VERSION_FILE") series $SERIES: traces=${#TRACES[@]} pass=$NPASS skip=$NSKIP not-ok=$NOTOK"
@@ -139,4 +139,9 @@ if [ ${#problems[@]} -gt 0 ]; then
 	exit 3
 fi
 [ "$NOTOK" = 0 ] || exit 1
+# e.g. the suite could not initialise (no trace list): no case ran at all
+if grep -q -E "^ *not ok [0-9]+ sdmc" "$OUT"; then
+	grep -E "# sdmc error|failed to initialize" "$LOG" >&2 || true
+	exit 1
+fi
 exit 0

@@ -22,3 +22,14 @@ series_dir() {
 }
 tree_dir() { echo "$SDMC_CACHE/tree-$1"; }
 build_dir() { echo "$SDMC_CACHE/build-$1"; }
+
+# lock_series NAME: serialise runs that share a series' tree, build and run
+# dirs (held until the calling script exits).
+lock_series() {
+	mkdir -p "$SDMC_CACHE"
+	exec 9>"$SDMC_CACHE/.lock-$1"
+	if ! flock -n 9; then
+		note "waiting for another run on series $1"
+		flock 9
+	fi
+}

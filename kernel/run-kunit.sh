@@ -38,6 +38,7 @@ done
 [ ${#TRACES[@]} -gt 0 ] || die "no trace given (usage: run-kunit.sh [--series NAME] TRACE.sdt...)"
 for t in "${TRACES[@]}"; do [ -f "$t" ] || die "trace not found: $t"; done
 
+lock_series "$SERIES"
 T0=$(date +%s.%N)
 secs() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 

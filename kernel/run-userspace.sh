@@ -34,6 +34,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#TRACES[@]} -gt 0 ] || die "no trace given"
 for t in "${TRACES[@]}"; do [ -f "$t" ] || die "trace not found: $t"; done
+lock_series "$SERIES"
 T0=$(date +%s.%N)
 secs() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 

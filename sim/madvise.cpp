@@ -25,7 +25,9 @@ void kernel::pageout_range(const vma_ref& vma, pfn_t start, pfn_t end) {
   //  - droppable (any) or clean lazyfree: discarded, the PTE becomes none (soft-dirty lost);
   //  - redirtied lazyfree: kept mapped and swap-backed again;
   //  - private anon: a swap PTE keeping soft-dirty and uffd-wp, only if swap exists;
-  //  - file/shmem: the PTE is cleared (soft-dirty lost), the page leaves for swap if any.
+  //  - file/shmem: the PTE is cleared (soft-dirty lost), the page leaves for swap if any; a
+  //    uffd-wp protected PTE of a uffd-wp VMA becomes a marker so the tracking survives
+  //    (try_to_unmap_one -> pte_install_uffd_wp_if_needed; never for anonymous VMAs).
   struct change { pfn_t s, e; pte_t n; };
   std::vector<change> changes;
   mm.for_each_pte(start, end, [&](pfn_t s, pfn_t e, const pte_t& p) {
@@ -34,7 +36,8 @@ void kernel::pageout_range(const vma_ref& vma, pfn_t start, pfn_t end) {
       for (pfn_t q = s; q < e; ++q) {
         std::uint64_t index = vma.pgoff_at(q);
         if (file_mapcount(vma.v.file, index) != 1) continue;
-        changes.push_back({q, q + 1, pte_t{}});
+        const bool marker = (vma.v.vm_flags & VM_UFFD_WP) && p.uffd_wp;
+        changes.push_back({q, q + 1, marker ? make_marker() : pte_t{}});
         if (mm.has_swap) {
           memfile& f = mm.file(vma.v.file);
           f.cached.erase(index);

@@ -114,13 +114,16 @@ Result kernel::sys_mlock(std::uint64_t addr, std::uint64_t len, bool lock) {
   const pfn_t start = addr_to_pfn(addr), end = addr_to_pfn(endb);
   if (int e = apply_vma_lock_flags(start, end, lock)) return err(-e);
   if (!lock) return ok(0);
-  // __mm_populate(start, len, 0): faults in every page; an inaccessible (PROT_NONE) VMA fails
-  // GUP with -EFAULT, which __mlock_posix_error_return turns into -ENOMEM.
-  bool inaccessible = false;
-  for (const vma_ref& v : mm.vmas_in(start, end))
-    if (!(v.v.vm_flags & VM_ACCESS_FLAGS) && !(v.v.vm_flags & VM_DROPPABLE)) inaccessible = true;
-  populate(start, end);
-  return inaccessible ? err(ENOMEM) : ok(0);
+  // mm/gup.c:__mm_populate(start, len, ignore_errors = 0) faults the VMAs in address order
+  // and stops at the first failure: an inaccessible (PROT_NONE) VMA fails GUP with -EFAULT,
+  // which __mlock_posix_error_return turns into -ENOMEM; VMAs after it stay unpopulated
+  // (they are VM_LOCKED all the same).
+  for (const vma_ref& v : mm.vmas_in(start, end)) {
+    if (v.v.vm_flags & (VM_IO | VM_PFNMAP)) continue;
+    if (!(v.v.vm_flags & VM_ACCESS_FLAGS)) return err(ENOMEM);
+    populate(std::max(start, v.vm_start), std::min(end, v.vm_end));
+  }
+  return ok(0);
 }
 
 }  // namespace sdmc

@@ -201,5 +201,29 @@ TEST(mlock, growing_a_locked_vma_with_mremap_populates_the_new_part) {
   s.expect_sd(d, "111");  // two moved PTEs and one populated page
 }
 
+// ---------------------------------------------------------------------------------------------
+// Bug 1 (mlock): __mm_populate(start, len, ignore_errors = 0) stops at the first VMA whose
+// population fails. mm/mlock.c:do_mlock:655 calls __mm_populate(start, len, 0);
+// mm/gup.c:__mm_populate:2038-2045 breaks out of the loop on ret < 0 when !ignore_errors;
+// mm/gup.c:populate_vma_page_range:1910-1912 returns -EFAULT for a PROT_NONE VMA. So the VMAs
+// after a PROT_NONE VMA in the range are locked but NOT populated. The model (sim/mprotect.cpp
+// sys_mlock) populates every accessible VMA of the range and only then returns -ENOMEM.
+TEST(mlock, population_stops_at_the_first_prot_none_vma) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps, b = g + 3 * ps;
+  s.mmap(a, 1, "rw-");
+  s.mmap(b, 1, "rw-");
+  // Both VMAs and the PROT_NONE page between them get VM_LOCKED (apply_vma_lock_flags), then
+  // __mm_populate(start, len, ignore_errors = 0) breaks out of its loop at the first error:
+  // a is populated, the PROT_NONE page fails with -EFAULT (populate_vma_page_range:
+  // "we've never faulted in PROT_NONE pages"), and b is never reached.
+  EXPECT_EQ(s.mlock(a, 3), err(ENOMEM));
+  s.expect_flags(a, VM_LOCKED);
+  s.expect_flags(a + ps, VM_LOCKED);
+  s.expect_flags(b, VM_LOCKED);
+  s.expect_present(a, "100");
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -180,5 +180,33 @@ TEST(reclaim, a_swap_entry_of_an_unregistered_vma_reads_written) {
   EXPECT_EQ(s.scan(a, 1), ok(1));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Bug 2 (reclaim / MADV_PAGEOUT of a uffd-wp protected shmem or file page): the PTE must be
+// replaced by a PTE_MARKER_UFFD_WP, not left pte_none. mm/rmap.c:try_to_unmap_one:1815-1820
+// calls pte_install_uffd_wp_if_needed() right after clearing the PTE, and
+// include/linux/mm_inline.h:pte_install_uffd_wp_if_needed:560-593 installs the marker for a
+// uffd-wp PTE of a non-anonymous VMA with VM_UFFD_WP. Semantics 6.5/4.1: a marker reads
+// pagemap bit 62 and 57 and is not PAGE_IS_WRITTEN. The model (sim/madvise.cpp pageout_range)
+// clears file PTEs to pte_none unconditionally, so the protected page reads WRITTEN (pte_none in
+// an existing table) and the uffd-wp tracking is lost.
+TEST(reclaim, a_protected_shmem_page_leaves_a_uffd_wp_marker) {
+  // mm/rmap.c:try_to_unmap_one:1815-1820: "Now the pte is cleared. If this pte was uffd-wp
+  // armed, we may want to replace a none pte with a marker pte if it's file-backed, so we
+  // don't lose the tracking info": pte_install_uffd_wp_if_needed (mm_inline.h) installs
+  // PTE_MARKER_UFFD_WP for a uffd-wp PTE of a non-anonymous uffd-wp VMA.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 m = g + 1 * ps;
+  s.mmap(m, 1, "rw-", "shared file=m@0 fixed");
+  s.uffd_wp(m, 1);
+  s.read(m);
+  s.expect_uffd_wp(m, "1");
+  s.reclaim(m, 1);
+  s.expect_present(m, "0");
+  s.expect_swapped(m, "1");
+  s.expect_uffd_wp(m, "1");
+  s.expect_written(m, "0");
+}
+
 }  // namespace
 }  // namespace sdmc::test

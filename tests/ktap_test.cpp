@@ -62,7 +62,7 @@ std::string join(const std::vector<std::string>& v) {
 
 // ---------------------------------------------------------------- generic KTAP
 
-TEST(Ktap, NestedSubtestsPlansAndDirectives) {
+TEST(ktap_parse, NestedSubtestsPlansAndDirectives) {
   const char* text =
       "KTAP version 1\n"
       "1..2\n"
@@ -127,7 +127,7 @@ TEST(Ktap, NestedSubtestsPlansAndDirectives) {
   EXPECT_EQ(b.directive_reason, "later");
 }
 
-TEST(Ktap, SkipWithoutReasonAndNotOkSkip) {
+TEST(ktap_parse, SkipWithoutReasonAndNotOkSkip) {
   ktap_log log = parse_ktap("KTAP version 1\n1..3\nok 1 a # SKIP\nnot ok 2 b # Skip broken\nok 3 c # frob\n");
   ASSERT_EQ(log.root.subtests.size(), 3u);
   EXPECT_EQ(log.root.subtests[0].result, ktap_test::skip);
@@ -138,7 +138,7 @@ TEST(Ktap, SkipWithoutReasonAndNotOkSkip) {
   EXPECT_EQ(log.root.subtests[2].directive_reason, "frob");
 }
 
-TEST(Ktap, StripsPrintkPrefixes) {
+TEST(ktap_parse, StripsPrintkPrefixes) {
   EXPECT_EQ(strip_printk_prefix("[    1.234567]     # sdmc op 3 mmap 0x1\r"), "    # sdmc op 3 mmap 0x1");
   EXPECT_EQ(strip_printk_prefix("[ 1234.5] [    T1] ok 1 x"), "ok 1 x");
   EXPECT_EQ(strip_printk_prefix("<6>[    0.000001] KTAP version 1"), "KTAP version 1");
@@ -146,7 +146,7 @@ TEST(Ktap, StripsPrintkPrefixes) {
   EXPECT_EQ(strip_printk_prefix("[mem 0x0-0x9fbff] usable"), "[mem 0x0-0x9fbff] usable");
 }
 
-TEST(Ktap, NoiseAndTimestampsGiveTheSameTree) {
+TEST(ktap_parse, NoiseAndTimestampsGiveTheSameTree) {
   std::string plain = read_sample("kunit-basic.ktap");
   ktap_log a = parse_ktap(plain);
 
@@ -178,7 +178,7 @@ TEST(Ktap, NoiseAndTimestampsGiveTheSameTree) {
   EXPECT_EQ(ob.traces[0].st, obs_trace::status::ok);
 }
 
-TEST(Ktap, MissingResultsAndPlanPlaceholders) {
+TEST(ktap_parse, MissingResultsAndPlanPlaceholders) {
   ktap_log log = parse_ktap("KTAP version 1\n1..3\nok 1 a\n    KTAP version 1\n    # Subtest: b\n    1..2\n"
                             "    ok 1 b1\n    # running b2\n");
   EXPECT_TRUE(log.truncated);
@@ -196,7 +196,7 @@ TEST(Ktap, MissingResultsAndPlanPlaceholders) {
   EXPECT_TRUE(any_contains(log.problems, "last result seen: 'b1'")) << join(log.problems);
 }
 
-TEST(Ktap, MalformedLinesAreProblemsNotExceptions) {
+TEST(ktap_parse, MalformedLinesAreProblemsNotExceptions) {
   ktap_log log = parse_ktap("KTAP version 1\n1..2\nok x name\nnot ok\n1..zz\nok 99999999999999999999 big\n"
                             "  ok 1 odd\nok 1 a\nok 2 b\n");
   EXPECT_GE(log.problems.size(), 4u) << join(log.problems);
@@ -205,7 +205,7 @@ TEST(Ktap, MalformedLinesAreProblemsNotExceptions) {
   EXPECT_TRUE(parse_ktap("").problems.size() >= 1u);
 }
 
-TEST(Ktap, NeverCrashesOnGarbage) {
+TEST(ktap_parse, NeverCrashesOnGarbage) {
   std::string real = read_sample("kunit-trimmed.ktap") + read_sample("user-trimmed.ktap");
   // every prefix at a few hundred cut points
   for (std::size_t n = 0; n < real.size(); n += 97) {
@@ -241,7 +241,7 @@ TEST(Ktap, NeverCrashesOnGarbage) {
 
 // ------------------------------------------------------ observations: KUnit sample
 
-TEST(Observations, KunitTrimmedSample) {
+TEST(ktap_observations, KunitTrimmedSample) {
   obs_boot b = parse_observations(read_sample("kunit-trimmed.ktap"));
   EXPECT_TRUE(b.problems.empty()) << join(b.problems);
   EXPECT_FALSE(b.truncated);
@@ -370,7 +370,7 @@ TEST(Observations, KunitTrimmedSample) {
             "fork: a kernel thread cannot fork its mm (userspace observer only)");
 }
 
-TEST(Observations, KunitFullSingleTraceLog) {
+TEST(ktap_observations, KunitFullSingleTraceLog) {
   obs_boot b = parse_observations(read_sample("kunit-basic.ktap"));
   EXPECT_TRUE(b.problems.empty()) << join(b.problems);
   EXPECT_FALSE(b.truncated);
@@ -391,7 +391,7 @@ TEST(Observations, KunitFullSingleTraceLog) {
 
 // -------------------------------------------------- observations: userspace sample
 
-TEST(Observations, UserspaceTrimmedSample) {
+TEST(ktap_observations, UserspaceTrimmedSample) {
   obs_boot b = parse_observations(read_sample("user-trimmed.ktap"));
   EXPECT_TRUE(b.problems.empty()) << join(b.problems);
   EXPECT_FALSE(b.truncated);
@@ -423,7 +423,7 @@ TEST(Observations, UserspaceTrimmedSample) {
 
 // ------------------------------------------------------- truncated / crashed logs
 
-TEST(Observations, TruncatedInTheMiddleOfATrace) {
+TEST(ktap_observations, TruncatedInTheMiddleOfATrace) {
   // cut after sample line 60: inside seqA-mremap-move.sdt, in the state block of its op 6
   obs_boot b = parse_observations(first_lines(read_sample("kunit-trimmed.ktap"), 60));
   EXPECT_TRUE(b.truncated);
@@ -446,7 +446,7 @@ TEST(Observations, TruncatedInTheMiddleOfATrace) {
   EXPECT_EQ(suite.subtests.at(0).subtests.size(), 1u);
 }
 
-TEST(Observations, CrashedLogWithPanic) {
+TEST(ktap_observations, CrashedLogWithPanic) {
   std::string log = with_timestamps(first_lines(read_sample("kunit-trimmed.ktap"), 100));
   log +=
       "[    2.345678] BUG: kernel NULL pointer dereference, address: 0000000000000008\n"
@@ -472,7 +472,7 @@ TEST(Observations, CrashedLogWithPanic) {
 
 // ------------------------------------------------ failures, versions, extensions
 
-TEST(Observations, FailuresErrorsAndForwardCompatibility) {
+TEST(ktap_observations, FailuresErrorsAndForwardCompatibility) {
   const char* text =
       "KTAP version 1\n"
       "1..1\n"
@@ -537,7 +537,7 @@ TEST(Observations, FailuresErrorsAndForwardCompatibility) {
   EXPECT_EQ(b.traces[2].skip_reason, "swap on: no swap");
 }
 
-TEST(Observations, OtherObsVersionIsAProblem) {
+TEST(ktap_observations, OtherObsVersionIsAProblem) {
   obs_boot b = parse_observations("    # sdmc version obs=2 kernel=7.0 source=y\nKTAP version 1\n1..0\n");
   EXPECT_EQ(b.obs_version, 2);
   EXPECT_TRUE(any_contains(b.problems, "obs=2")) << join(b.problems);
@@ -546,7 +546,7 @@ TEST(Observations, OtherObsVersionIsAProblem) {
   EXPECT_TRUE(any_contains(none.problems, "version")) << join(none.problems);
 }
 
-TEST(Observations, BadStateBlocksAreProblems) {
+TEST(ktap_observations, BadStateBlocksAreProblems) {
   const char* text =
       "    # sdmc version obs=1 kernel=6.12.117 source=x\n"
       "KTAP version 1\n1..1\n"

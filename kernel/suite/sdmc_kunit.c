@@ -795,6 +795,20 @@ static long sdmc_exec(struct sdmc_ctx *c, const struct sdt_op *op)
 		if (op->flags & SDT_RECLAIM_RANGE)
 			return do_madvise(c->mm, op->addr, op->len, MADV_PAGEOUT);
 		return sdmc_reclaim_all(c);
+	case SDT_FORK: {
+		/*
+		 * fork's copy of the mm (dup_mm: VMAs, page tables, COW
+		 * write-protection, mapcounts), then the child's exit (mmput:
+		 * exit_mmap), which is what the parent sees when the child
+		 * exits at once and is waited for.
+		 */
+		struct mm_struct *child = dup_mm(current, c->mm);
+
+		if (!child)
+			return -ENOMEM;
+		mmput(child);
+		return 0;
+	}
 	case SDT_EPOCH:
 		return 0;
 	default:
@@ -865,8 +879,6 @@ static void sdmc_replay(struct kunit *test)
 			continue;
 		if (op.kind != SDT_EXPECT)
 			nops++;
-		if (op.kind == SDT_FORK && !skip)
-			skip = "fork: a kernel thread cannot fork its mm (userspace observer only)";
 		n = sdt_op_ranges(&op, r);
 		for (i = 0; i < n; i++) {
 			if (c->nranges == cap) {

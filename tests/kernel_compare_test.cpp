@@ -1,0 +1,94 @@
+// The model against real Linux 6.12 output, offline: the KTAP logs in tests/data/ktap are what
+// the KUnit observer printed for kernel/tests/*.sdt (tests/data/ktap/README.md). The model's
+// observations of the same traces must equal them, and a changed kernel observation must be
+// reported as a difference at its line.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "kernel/diff/compare.hpp"
+#include "kernel/diff/observations.hpp"
+#include "model/policy.hpp"
+
+namespace sdmc::kdiff {
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+struct kernel_compare : ::testing::Test {
+  std::unique_ptr<policy> pol = make_policy("upstream-6.12");
+  obs_boot boot = parse_observations(slurp(SDMC_SOURCE_DIR "/tests/data/ktap/kunit-trimmed.ktap"));
+  const obs_trace& kernel_trace(const std::string& name) {
+    for (const obs_trace& t : boot.traces)
+      if (t.name == name) return t;
+    throw std::runtime_error("no trace " + name);
+  }
+  trace::Trace load(const std::string& name) {
+    return trace::parse_file(SDMC_SOURCE_DIR "/kernel/tests/" + name);
+  }
+};
+
+TEST_F(kernel_compare, the_model_observes_what_the_kernel_printed) {
+  for (const char* name : {"basic.sdt", "seqA-mremap-move.sdt", "seqC-madvise-stale-prot.sdt"}) {
+    const obs_trace& k = kernel_trace(name);
+    ASSERT_EQ(k.st, obs_trace::status::ok) << name;
+    const obs_trace m = model_observe(load(name), *pol, k.range);
+    auto diffs = compare(m, k);
+    EXPECT_TRUE(diffs.empty()) << name << ": line " << diffs.front().line << " " << diffs.front().what
+                               << "\nmodel:  " << diffs.front().model << "\nkernel: " << diffs.front().kernel;
+    EXPECT_EQ(m.ops.size(), k.ops.size()) << name;
+  }
+}
+
+TEST_F(kernel_compare, a_changed_soft_dirty_bit_is_a_difference_at_its_line) {
+  // Sequence A: after the mremap move the kernel reports the moved page clean (its VMA lost
+  // VM_SOFTDIRTY). Claim it read dirty instead: that must be reported at the mremap line.
+  obs_trace k = kernel_trace("seqA-mremap-move.sdt");
+  obs_op* mremap = nullptr;
+  for (obs_op& op : k.ops)
+    if (op.kind == "mremap") mremap = &op;
+  ASSERT_NE(mremap, nullptr);
+  for (obs_pg& pg : mremap->pages) pg.bits[0] = pg.bits[0] == '0' ? '1' : '0';
+  const obs_trace m = model_observe(load("seqA-mremap-move.sdt"), *pol, k.range);
+  auto diffs = compare(m, k);
+  ASSERT_EQ(diffs.size(), 1u);
+  EXPECT_EQ(diffs[0].line, mremap->line);
+  EXPECT_NE(diffs[0].what.find("pages"), std::string::npos);
+}
+
+TEST_F(kernel_compare, a_changed_result_and_a_changed_vma_are_differences) {
+  obs_trace k = kernel_trace("basic.sdt");
+  k.ops[0].result = "-ENOMEM";
+  const obs_trace m = model_observe(load("basic.sdt"), *pol, k.range);
+  auto diffs = compare(m, k);
+  ASSERT_FALSE(diffs.empty());
+  EXPECT_EQ(diffs[0].what, "result");
+  EXPECT_EQ(diffs[0].kernel, "-ENOMEM");
+
+  obs_trace k2 = kernel_trace("basic.sdt");
+  ASSERT_FALSE(k2.ops[0].vmas.empty());
+  k2.ops[0].vmas[0].flags.push_back("lo");  // VM_LOCKED the model does not have
+  auto d2 = compare(m, k2);
+  ASSERT_FALSE(d2.empty());
+  EXPECT_EQ(d2[0].what, "vmas");
+}
+
+TEST_F(kernel_compare, a_skipped_trace_is_not_compared_and_a_missing_one_is_a_difference) {
+  obs_trace k = kernel_trace("basic.sdt");
+  const obs_trace m = model_observe(load("basic.sdt"), *pol, k.range);
+  k.st = obs_trace::status::skip;
+  EXPECT_TRUE(compare(m, k).empty());
+  k.st = obs_trace::status::missing;
+  auto diffs = compare(m, k);
+  ASSERT_FALSE(diffs.empty());
+  EXPECT_EQ(diffs[0].what, "status");
+}
+
+}  // namespace
+}  // namespace sdmc::kdiff

@@ -88,11 +88,9 @@ void mm_struct::set_ptes(pfn_t start, pfn_t end, const pte_t& pte) {
 }
 
 void mm_struct::move_ptes(pfn_t src, pfn_t dst, pfn_t n) {
-  struct run { pfn_t s, e; pte_t p; };
-  std::vector<run> runs;
-  for_each_pte(src, src + n, [&](pfn_t s, pfn_t e, const pte_t& p) { runs.push_back({s, e, p}); });
+  const pte_runs_t runs = collect_ptes(src, src + n);
   clear_ptes(src, src + n);
-  for (auto& r : runs) set_ptes(r.s - src + dst, r.e - src + dst, r.p);
+  for (const pte_run& r : runs) set_ptes(r.s - src + dst, r.e - src + dst, r.p);
 }
 
 void mm_struct::alloc_tables(pfn_t start, pfn_t end) {

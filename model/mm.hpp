@@ -9,6 +9,7 @@
 // touch the containers directly, so that a compact fixed-size store can later run the same rules.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <boost/icl/interval_map.hpp>
 #include <boost/icl/split_interval_map.hpp>
 #include <cstdint>
@@ -125,13 +126,21 @@ class mm_struct {
     });
     if (at < end) f(at, end, pte_t{});
   }
+  // A copy of the PTE runs of [start,end) (pte_none gaps too with `with_none`), for callers
+  // that rewrite the container while going through them. Small ranges need no allocation.
+  struct pte_run { pfn_t s, e; pte_t p; };
+  using pte_runs_t = boost::container::small_vector<pte_run, 8>;
+  pte_runs_t collect_ptes(pfn_t start, pfn_t end, bool with_none = false) const {
+    pte_runs_t runs;
+    auto add = [&](pfn_t s, pfn_t e, const pte_t& p) { runs.push_back({s, e, p}); };
+    if (with_none) for_each_pte_or_none(start, end, add);
+    else for_each_pte(start, end, add);
+    return runs;
+  }
   // Rewrites each non-none run in [start,end) with g(pte) (which may return pte_none).
   template <class G>
   void update_ptes(pfn_t start, pfn_t end, G&& g) {
-    struct run { pfn_t s, e; pte_t p; };
-    std::vector<run> runs;
-    for_each_pte(start, end, [&](pfn_t s, pfn_t e, const pte_t& p) { runs.push_back({s, e, p}); });
-    for (auto& r : runs) {
+    for (const pte_run& r : collect_ptes(start, end)) {
       pte_t n = g(r.p);
       if (!(n == r.p)) set_ptes(r.s, r.e, n);
     }

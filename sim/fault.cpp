@@ -157,13 +157,11 @@ Result kernel::access(std::uint64_t addr, std::uint64_t len, bool write) {
     if (!write && !vma->is_anonymous()) {
       for (pfn_t q = p; q < seg_end; ++q) handle_mm_fault(q, false);
     } else {
-      struct run { pfn_t s, e; pte_t old; };
-      std::vector<run> runs;
-      mm.for_each_pte_or_none(p, seg_end, [&](pfn_t s, pfn_t e, const pte_t& old) {
-        if (!(old.is_present() && (!write || old.write))) runs.push_back({s, e, old});
-        else if (write && !old.dirty) runs.push_back({s, e, old});
-      });
-      for (const run& r : runs) fault_run(*vma, r.s, r.e, r.old, write);
+      for (const auto& r : mm.collect_ptes(p, seg_end, true)) {
+        // Reads of present pages and stores through writable dirty PTEs change nothing.
+        const bool nothing = r.p.is_present() && (write ? r.p.write && r.p.dirty : true);
+        if (!nothing) fault_run(*vma, r.s, r.e, r.p, write);
+      }
       if (write) {
         if (vma->v.file) mm.file(vma->v.file).written += prange(vma->pgoff_at(p), vma->pgoff_at(seg_end));
         if (obs) obs->stored(p, seg_end);

@@ -8,12 +8,10 @@ void kernel::uffd_wp_range(const vma_ref& vma, pfn_t start, pfn_t end) {
   // mm/userfaultfd.c:uffd_wp_range -> change_protection(MM_CP_UFFD_WP): present PTEs become
   // uffd-wp (and read-only), swap PTEs get the swap uffd-wp bit, pte_none gets a
   // PTE_MARKER_UFFD_WP (userfaultfd_wp_use_markers: WP_UNPOPULATED); tables are populated.
-  struct run { pfn_t s, e; pte_t p; };
-  std::vector<run> runs;
-  mm.for_each_pte(start, end, [&](pfn_t s, pfn_t e, const pte_t& p) { runs.push_back({s, e, p}); });
+  const auto runs = mm.collect_ptes(start, end);
   mm.alloc_tables(start, end);
   mm.set_ptes(start, end, make_marker());
-  for (run r : runs) {
+  for (auto r : runs) {
     r.p.uffd_wp = true;
     if (r.p.is_present()) r.p.write = false;
     mm.set_ptes(r.s, r.e, r.p);

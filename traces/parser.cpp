@@ -79,6 +79,7 @@ class LineParser {
   // A number in `text`, which starts at column `col` (inside a token for file=, max=, vec=).
   std::uint64_t number(std::string_view text, int col, Role role) const {
     lex::Number n = lex::parse_number(text, role.form);
+    if (n.error == NumError::None) return n.value;  // the message is built only for errors
     std::string got = "expected " + std::string(role.what) + ", got " + quoted(text);
     switch (n.error) {
       case NumError::None: return n.value;

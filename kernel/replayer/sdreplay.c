@@ -74,6 +74,9 @@ static struct { char name[SDT_NAME_MAX]; int fd; } files[32];
 static int nfiles;
 static int uffd = -1;
 static int have_brk;
+/* --quiet: no state blocks after the operations (as SDMC_QUIET in the KUnit suite), for
+ * timing the replay itself (bench/native_vs_model.sh) */
+static int quiet;
 
 static sigjmp_buf fault_jmp;
 static volatile int in_access;
@@ -679,9 +682,11 @@ static int replay(const char *name, char *buf, size_t size, int host)
 			if (!other_kernel)
 				failures++;
 		}
-		print_vmas();
-		print_pages();
-		fflush(stdout);
+		if (!quiet) {
+			print_vmas();
+			print_pages();
+			fflush(stdout);
+		}
 	}
 	P("end %d", failures);
 	return failures ? 1 : 0;
@@ -765,14 +770,16 @@ int main(int argc, char **argv)
 			init = 1;
 		else if (!strcmp(argv[i], "--host"))
 			host = 1;
+		else if (!strcmp(argv[i], "--quiet"))
+			quiet = 1;
 		else {
-			fprintf(stderr, "usage: sdreplay [--init] [--host] TRACE...\n");
+			fprintf(stderr, "usage: sdreplay [--init] [--host] [--quiet] TRACE...\n");
 			return 2;
 		}
 	}
 	if (getpid() == 1)
 		init = 1;
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	setvbuf(stdout, NULL, quiet ? _IOFBF : _IOLBF, 0);
 	if (init) {
 		size_t sz;
 		char *b, *s;
@@ -843,7 +850,12 @@ int main(int argc, char **argv)
 		}
 		pid = fork();
 		if (pid == 0)
-			_exit(replay(base, buf, sz, host));
+			{
+				int r = replay(base, buf, sz, host);
+
+				fflush(stdout); /* full buffering with --quiet */
+				_exit(r);
+			}
 		waitpid(pid, &st, 0);
 		if (swapped_on)
 			swapoff("/dev/zram0");

@@ -38,6 +38,17 @@ class mm_struct {
   std::optional<vma_ref> find_vma(pfn_t pfn) const;          // the VMA containing pfn
   std::optional<vma_ref> find_vma_from(pfn_t pfn) const;     // first VMA with vm_end > pfn
   std::optional<vma_ref> vma_prev(pfn_t pfn) const;          // last VMA with vm_end <= pfn
+  // For a free page `pfn`: the last VMA below it and the first above it, with one lookup.
+  std::pair<std::optional<vma_ref>, std::optional<vma_ref>> neighbours(pfn_t pfn) const {
+    auto it = vmas_.lower_bound(prange(pfn, pfn + 1));
+    std::optional<vma_ref> prev, next;
+    if (it != vmas_.end()) next = vma_ref{it->first.lower(), it->first.upper(), it->second};
+    if (it != vmas_.begin()) {
+      --it;
+      prev = vma_ref{it->first.lower(), it->first.upper(), it->second};
+    }
+    return {prev, next};
+  }
   std::vector<vma_ref> vmas_in(pfn_t start, pfn_t end) const;  // VMAs intersecting [start,end)
   std::vector<vma_ref> all_vmas() const;
   // Calls f(const vma_ref&) for each VMA intersecting [start,end), in address order, without

@@ -38,8 +38,8 @@ std::optional<vma_ref> kernel::vma_merge_new_range(const proposal& p, merge_path
                                                    bool just_expand, bool commit) {
   // mm/vma.c:vma_merge_new_range
   if (p.v.vm_flags & VM_SPECIAL) return std::nullopt;
-  auto prev = mm.vma_prev(p.start);
-  auto next = mm.find_vma_from(p.end);
+  // Every caller proposes a free range, so one lookup finds both neighbours.
+  auto [prev, next] = mm.neighbours(p.start);
   if (prev && prev->vm_end != p.start) prev.reset();
   if (next && next->vm_start != p.end) next.reset();
   if (!prev && !next) return std::nullopt;

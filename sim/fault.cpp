@@ -133,7 +133,7 @@ void kernel::fault_run(const vma_ref& vma, pfn_t s, pfn_t e, const pte_t& pte, b
     f.swapped -= idx;
   } else {
     // do_anonymous_page / do_cow_fault / wp_page_copy / wp_page_reuse: an exclusive anon page.
-    anon_vma_prepare(vma.vm_start);
+    if (!vma.v.anon_vma) anon_vma_prepare(vma.vm_start);  // (a stale copy only costs a lookup)
     n.page = pte_page::anon;
     n.anon_exclusive = true;
     n.lazyfree = pte.is_present() && pte.page == pte_page::anon && pte.lazyfree;

@@ -168,9 +168,9 @@ void kernel::zap_ptes(const vma_ref& vma, pfn_t start, pfn_t end, bool keep_uffd
 int kernel::do_munmap(pfn_t start, pfn_t end) {
   // mm/vma.c:do_vmi_munmap -> vms_gather_munmap_vmas: the split at the start fails when it
   // would push map_count over the limit; the split at the end never does.
-  auto vmas = mm.vmas_in(start, end);
-  if (vmas.empty()) return 0;
-  const vma_ref& first = vmas.front();
+  auto found = mm.find_vma_from(start);
+  if (!found || found->vm_start >= end) return 0;
+  const vma_ref& first = *found;
   if (first.vm_start < start && end < first.vm_end && mm.map_count() >= sysctl_max_map_count)
     return -ENOMEM;
   split_vma(start, true, false);

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sys/wait.h>
 #include <sstream>
 
 #include "cli/commands.hpp"
@@ -59,6 +60,10 @@ std::string read_file(const fs::path& p) {
 // Runs one observer over the trace files; returns the parsed boot.
 obs_boot boot(const diff_args& a, const std::string& observer, const std::vector<fs::path>& files,
               const fs::path& ktap) {
+  const fs::path runner = fs::path(a.kernel_dir) / (observer == "kunit" ? "run-kunit.sh" : "run-userspace.sh");
+  if (!fs::exists(runner))
+    throw boot_error(fmt::format("no kernel runner at {} (is --kernel-dir the repository's kernel/ folder?)",
+                                 runner.string()));
   std::string cmd = fmt::format("'{}/run-{}.sh' --series '{}' --quiet --out '{}'", a.kernel_dir,
                                 observer == "kunit" ? "kunit" : "userspace", a.series, ktap.string());
   for (const fs::path& f : files) cmd += fmt::format(" '{}'", f.string());
@@ -66,6 +71,8 @@ obs_boot boot(const diff_args& a, const std::string& observer, const std::vector
   const auto t0 = std::chrono::steady_clock::now();
   int rc = std::system(cmd.c_str());
   int status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+  if (status > 3)
+    throw boot_error(fmt::format("{} ended with status {} (killed, or not runnable)", runner.string(), status));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Exit 1 means a trace failed its own expectations inside the kernel: the comparison says
   // more. 2 and 3 are set-up/build and kernel trouble, whose evidence the runner printed.

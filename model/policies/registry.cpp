@@ -1,13 +1,15 @@
 // The policies sdmc knows, by the name `--policy` takes.
+#include "model/policies/sticky.hpp"
 #include "model/policies/upstream_612.hpp"
 
 namespace sdmc {
 
 std::unique_ptr<policy> make_policy(std::string_view name) {
   if (name == "upstream-6.12") return std::make_unique<upstream_612>();
+  if (name == "sticky") return std::make_unique<sticky>();
   return nullptr;
 }
 
-std::vector<std::string> policy_names() { return {"upstream-6.12"}; }
+std::vector<std::string> policy_names() { return {"upstream-6.12", "sticky"}; }
 
 }  // namespace sdmc

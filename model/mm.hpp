@@ -158,7 +158,6 @@ class mm_struct {
   }
   // Move the PTEs of [src, src+n) to [dst, dst+n), leaving pte_none behind.
   void move_ptes(pfn_t src, pfn_t dst, pfn_t n);
-  std::size_t pte_runs() const { return ptes_.iterative_size(); }
 
   // --- page tables (2 MiB spans with an allocated PTE table) ------------------------------
   bool has_table(pfn_t pfn) const { return icl::contains(tables_, pfn >> (PMD_SHIFT - PAGE_SHIFT)); }

@@ -47,8 +47,6 @@ inline constexpr vm_flags_t VM_DROPPABLE = 1ull << 40;
 inline constexpr vm_flags_t VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
 inline constexpr vm_flags_t VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT;
 inline constexpr vm_flags_t VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
-// Flags that madvise(MADV_DODUMP) may not clear (mm/madvise.c:madvise_vma_behavior).
-inline constexpr vm_flags_t VM_STACK_INCOMPLETE_SETUP = 0;
 
 // The two-letter mnemonics of /proc/PID/smaps "VmFlags" (fs/proc/task_mmu.c:show_smap_vma_flags),
 // in the kernel's order, separated by spaces.

@@ -88,8 +88,6 @@ class kernel {
   // Pages of [start,end) by PTE state.
   pset present_pages(pfn_t start, pfn_t end, bool data_only = false) const;
   pset swapped_pages(pfn_t start, pfn_t end, bool real_swap_only = false) const;
-  pset mapped_pages(pfn_t start, pfn_t end) const;
-  bool vma_tracked_clean(const vma_ref& vma, pfn_t pfn) const { return pol_.tracking_enabled(vma, pfn); }
 
  private:
   const policy& pol_;

@@ -51,14 +51,6 @@ pset kernel::swapped_pages(pfn_t start, pfn_t end, bool real_swap_only) const {
   return out;
 }
 
-pset kernel::mapped_pages(pfn_t start, pfn_t end) const {
-  pset out;
-  mm.for_each_vma(start, end, [&](const vma_ref& vma) {
-    out += prange(std::max(start, vma.vm_start), std::min(end, vma.vm_end));
-  });
-  return out;
-}
-
 pagemap_entry kernel::pagemap(pfn_t pfn) const {
   pagemap_entry e;
   auto vma = mm.find_vma(pfn);

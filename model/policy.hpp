@@ -62,6 +62,13 @@ class policy {
     return out;
   }
 
+  // The flags an mmap or brk proposes for merging. upstream-6.12 sets VM_SOFTDIRTY only after
+  // the merge (__mmap_region:1572); a design that lets the flag decide merges marks the new
+  // range before.
+  virtual vm_flags_t proposed_new_flags(const mm_struct& mm, vm_flags_t flags) const { return flags; }
+  // Does clear_refs, after clearing, try to merge every VMA with its neighbours?
+  virtual bool remerge_after_clear_refs() const { return false; }
+
   // A range became newly mapped in `v` (mmap and brk completion set VM_SOFTDIRTY on the whole
   // resulting VMA, mm/mmap.c:__mmap_region and do_brk_flags).
   virtual void mark_new(vma_value& v, pfn_t vm_start, pfn_t vm_end, pfn_t new_start,

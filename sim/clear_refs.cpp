@@ -18,6 +18,16 @@ Result kernel::clear_refs() {
     p.soft_dirty = false;
   });
   mm.cleared_refs = true;
+  if (pol_.remerge_after_clear_refs()) {
+    // Every VMA is clean now: try to merge each with its neighbours, left to right, as a flag
+    // change to the same flags would (vma_merge_existing_range over the whole VMA).
+    for (pfn_t at = 0;;) {
+      auto vma = mm.find_vma_from(at);
+      if (!vma) break;
+      modified m = vma_merge_existing_range(*vma, vma->vm_start, vma->vm_end, vma->v.vm_flags);
+      at = m.merged ? m.vma->vm_end : vma->vm_end;
+    }
+  }
   if (obs) obs->cleared_refs();
   return ok(0);
 }

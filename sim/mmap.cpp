@@ -75,7 +75,7 @@ Result kernel::sys_mmap(const trace::Mmap& op) {
     v.file = *id;
     v.file_ro = op.file->ro;
   }
-  v.vm_flags = vm_flags;
+  v.vm_flags = pol_.proposed_new_flags(mm, vm_flags);
   v.pgoff_delta = std::int64_t(pgoff) - std::int64_t(start);
 
   if (replaces) {
@@ -139,7 +139,8 @@ Result kernel::sys_brk(std::uint64_t old_brk, std::uint64_t new_brk) {
 
   // do_brk_flags: expand the brk VMA (VMG_FLAG_JUST_EXPAND) or create a new one.
   vma_value v;
-  v.vm_flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
+  v.vm_flags = pol_.proposed_new_flags(
+      mm, VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT);
   v.pgoff_delta = 0;  // pgoff = addr >> PAGE_SHIFT
   auto prev = mm.vma_prev(oldbrk);
   std::optional<vma_ref> vma;

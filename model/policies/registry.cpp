@@ -1,4 +1,5 @@
 // The policies sdmc knows, by the name `--policy` takes.
+#include "model/policies/precise.hpp"
 #include "model/policies/sticky.hpp"
 #include "model/policies/upstream_612.hpp"
 
@@ -7,9 +8,10 @@ namespace sdmc {
 std::unique_ptr<policy> make_policy(std::string_view name) {
   if (name == "upstream-6.12") return std::make_unique<upstream_612>();
   if (name == "sticky") return std::make_unique<sticky>();
+  if (name == "precise") return std::make_unique<precise>();
   return nullptr;
 }
 
-std::vector<std::string> policy_names() { return {"upstream-6.12", "sticky"}; }
+std::vector<std::string> policy_names() { return {"upstream-6.12", "sticky", "precise"}; }
 
 }  // namespace sdmc

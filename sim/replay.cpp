@@ -10,11 +10,11 @@ namespace {
 template <class... Ts> struct overloaded : Ts... { using Ts::operator()...; };
 template <class... Ts> overloaded(Ts...) -> overloaded<Ts...>;
 
-// The pages overlapping [addr, addr+len): what `expect` ranges and touched ranges mean.
+// The pages overlapping [addr, addr+len): what `expect` ranges and touched ranges mean. The
+// parser sizes an expectation's bit string with the same trace::pages_spanned.
 prange byte_range(std::uint64_t addr, std::uint64_t len) {
-  pfn_t first = addr_to_pfn(addr);
-  pfn_t last = len ? addr_to_pfn(addr + len - 1) + 1 : first;
-  return prange(first, std::max(first, last));
+  const pfn_t first = addr_to_pfn(addr);
+  return prange(first, first + trace::pages_spanned(addr, len));
 }
 
 std::string bits_of(const pset& ones, const prange& r) {

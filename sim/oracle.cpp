@@ -142,15 +142,31 @@ void oracle::wp_reset(pfn_t start, pfn_t end) {
   drop(counted_wr_, r);
 }
 
+// The soft-dirty judgement: one sweep over the kernel's report, the ghost sets and, when given,
+// the pages already counted since the last clear_refs (which are then not counted again).
+namespace {
+sweep_result sweep_sd(const kernel& k, const pset& stored, const pset& fresh,
+                      const judgement* counted, bool materialize) {
+  // Scratch lists keep their capacity from one observation to the next.
+  thread_local std::array<ivec, NLISTS> l;
+  for (ivec& v : l) v.clear();
+  l[STORED].assign(stored.begin(), stored.end());
+  l[NEW].assign(fresh.begin(), fresh.end());
+  sd_lists(k, l);
+  if (counted) {
+    l[C_FN].assign(counted->false_negatives.begin(), counted->false_negatives.end());
+    l[C_LOST].assign(counted->lost_new_mappings.begin(), counted->lost_new_mappings.end());
+    l[C_FP].assign(counted->false_positives.begin(), counted->false_positives.end());
+  }
+  return sweep(l, false, materialize);
+}
+}  // namespace
+
 judgement oracle::judge_sd(const kernel& k) const {
   // Content that changed without a store through this address (another mapping of the same
   // memory file, a zap or drop to zero) is not a false negative: consumers treat
   // not-present and the zero page as zero.
-  std::array<ivec, NLISTS> l;
-  l[STORED] = to_vec(stored_since_clear);
-  l[NEW] = to_vec(new_since_clear);
-  sd_lists(k, l);
-  return sweep(l, false, true).pages;
+  return sweep_sd(k, stored_since_clear, new_since_clear, nullptr, true).pages;
 }
 
 judgement oracle::judge_written(const kernel& k) const {
@@ -173,16 +189,8 @@ judgement oracle::judge_written(const kernel& k) const {
 
 void oracle::observe(const kernel& k, bool reset_follows) {
   {
-    // Scratch lists keep their capacity from one observation to the next.
-    thread_local std::array<ivec, NLISTS> l;
-    for (ivec& v : l) v.clear();
-    l[STORED].assign(stored_since_clear.begin(), stored_since_clear.end());
-    l[NEW].assign(new_since_clear.begin(), new_since_clear.end());
-    sd_lists(k, l);
-    l[C_FN].assign(counted_sd_.false_negatives.begin(), counted_sd_.false_negatives.end());
-    l[C_LOST].assign(counted_sd_.lost_new_mappings.begin(), counted_sd_.lost_new_mappings.end());
-    l[C_FP].assign(counted_sd_.false_positives.begin(), counted_sd_.false_positives.end());
-    sweep_result r = sweep(l, false, !reset_follows);
+    sweep_result r =
+        sweep_sd(k, stored_since_clear, new_since_clear, &counted_sd_, !reset_follows);
     sd += r.counts;
     if (!reset_follows) {
       counted_sd_.false_negatives += r.pages.false_negatives;

@@ -24,8 +24,8 @@ build/sdmc replay "$work/mix.sdt" >"$work/model.out"
 t1=$(now)
 "$sdreplay" --host --quiet "$work/mix.sdt" >"$work/native.out"
 t2=$(now)
-awk -v ops="$ops" -v m="$(echo "$t1 - $t0" | bc)" -v n="$(echo "$t2 - $t1" | bc)" 'BEGIN {
-  printf "operations: %d (kernel %s)\n", ops, ENVIRON["KREL"]
+awk -v ops="$ops" -v krel="$(uname -r)" -v m="$(echo "$t1 - $t0" | bc)" -v n="$(echo "$t2 - $t1" | bc)" 'BEGIN {
+  printf "operations: %d (kernel %s)\n", ops, krel
   printf "model  (sdmc replay, oracle on): %8.3f s  %10.0f ops/s\n", m, ops / m
   printf "native (sdreplay, real syscalls): %8.3f s  %10.0f ops/s\n", n, ops / n
   printf "model / native speed: %.1fx\n", n / m

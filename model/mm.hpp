@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "model/memfile.hpp"
+#include "model/mutant.hpp"
 #include "model/pte.hpp"
 #include "model/types.hpp"
 #include "model/vma.hpp"
@@ -192,6 +193,7 @@ class mm_struct {
   bool uffd_ctx = false;                        // the trace's userfaultfd context exists
   bool has_swap = false;                        // a swap device is configured (`swap on`)
   bool cleared_refs = false;                    // clear_refs has run at least once (precise)
+  mutant bug = mutant::none;                    // a historical bug switched back in (model/mutant.hpp)
   // Per-VMA lists of clean sub-ranges of the granular (non_sd_reg) design, keyed by vma_id;
   // maintained by that policy's hooks, empty for the others.
   std::map<std::uint32_t, std::vector<non_sd_reg>> non_sd_regs;

@@ -84,6 +84,16 @@ generator_options campaign_case(std::uint64_t seed, std::uint64_t ops) {
   o.weights.reclaim = 3;
   o.weights.fork = 2;
   o.weights.shmem_mmap = 6;
+  if (seed % 3 == 2) {
+    // Every third case stresses shared memory: the merges of mprotect and madvise next to a
+    // fresh shmem mapping whose writable PTEs outlive its VM_SOFTDIRTY (sequences B', C).
+    o.pages = 8;
+    o.max_len = 2;
+    o.weights = op_weights{0, 2, 8, 14, 8};
+    o.weights.read = 10;
+    o.weights.madvise = 8;
+    o.weights.shmem_mmap = 12;
+  }
   return o;
 }
 

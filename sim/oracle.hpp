@@ -50,6 +50,7 @@ class oracle : public observer {
   oracle_counts written;  // PAGE_IS_WRITTEN against the same since the last wp reset
   pset stored_since_clear, new_since_clear;
   pset stored_since_wp, new_since_wp;  // kept from the first write-protect reset on
+  bool wp_tracking() const { return wp_tracking_; }  // a write-protect reset has happened
 
  private:
   bool wp_tracking_ = false;

@@ -100,9 +100,10 @@ int run(const explore_args& a) {
     fmt::print(stderr, "sdmc explore: {}\n", e.what());
     return 2;
   }
-  fmt::print("sdmc explore: policy {}{}, {} pages at {:#x}, depth {}, {} operations per state "
+  fmt::print("sdmc explore: policy {}{}, {} page{} at {:#x}, depth {}, {} operations per state "
              "({}), swap {}\n",
-             a.policy, a.mutant_name.empty() ? "" : ", mutant " + a.mutant_name, a.pages, o.base,
+             a.policy, a.mutant_name.empty() ? "" : ", mutant " + a.mutant_name, a.pages,
+             a.pages == 1 ? "" : "s", o.base,
              a.depth, alphabet, o.ops, o.swap ? "on" : "off");
   std::fflush(stdout);
 
@@ -128,10 +129,11 @@ int run(const explore_args& a) {
   for (std::size_t d = 0; d < r.states_at_depth.size(); ++d)
     fmt::print("  depth {}: {} new state{}\n", d, grouped(r.states_at_depth[d]),
                r.states_at_depth[d] == 1 ? "" : "s");
-  const double secs = std::max(r.seconds, 1e-9);
-  fmt::print("distinct states: {}; transitions: {}; {:.2f} s; {} states/s, {} transitions/s; "
-             "longest state key {} bytes (128-bit fingerprints in the visited set)\n",
-             grouped(r.states), grouped(r.transitions), r.seconds,
+  const double secs = std::max(r.cpu_seconds, 1e-9);
+  fmt::print("distinct states: {}; transitions: {}; {:.2f} s ({:.2f} s CPU); per CPU second {} "
+             "states, {} transitions; longest state key {} bytes (128-bit fingerprints in the "
+             "visited set)\n",
+             grouped(r.states), grouped(r.transitions), r.seconds, r.cpu_seconds,
              grouped(std::uint64_t(double(r.states) / secs)),
              grouped(std::uint64_t(double(r.transitions) / secs)), r.key_bytes_max);
   if (r.complete)

@@ -4,6 +4,7 @@
 #include <array>
 #include <sstream>
 #include <stdexcept>
+#include <ctime>
 
 #include "sim/replay.hpp"
 #include "sim/state_codec.hpp"
@@ -13,6 +14,12 @@ namespace sdmc {
 using namespace trace;
 
 namespace {
+
+double thread_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
 
 template <class... Ts> struct overloaded : Ts... { using Ts::operator()...; };
 template <class... Ts> overloaded(Ts...) -> overloaded<Ts...>;
@@ -127,6 +134,10 @@ class fingerprint_set {
     return place(slots_, fp);
   }
   std::size_t size() const { return size_; }
+  // Brings fp's first slot into the cache ahead of insert.
+  void prefetch(const fingerprint128& fp) const {
+    __builtin_prefetch(&slots_[fp.lo & (slots_.size() - 1)]);
+  }
 
  private:
   std::vector<fingerprint128> slots_;
@@ -300,6 +311,7 @@ explore_result explore(const policy& pol, const explore_options& opt,
   const std::vector<Line> alphabet = make_alphabet(opt);
   const state_window w{addr_to_pfn(opt.base), opt.pages};
   const auto t0 = clock::now();
+  const double cpu0 = thread_cpu_seconds();
   auto next_report = t0 + progress_every;
 
   explore_result res;
@@ -343,6 +355,7 @@ explore_result explore(const policy& pol, const explore_options& opt,
   auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
   auto finish = [&] {
     res.seconds = elapsed();
+    res.cpu_seconds = thread_cpu_seconds() - cpu0;
     res.states = seen.size();
     return res;
   };
@@ -371,28 +384,42 @@ explore_result explore(const policy& pol, const explore_options& opt,
       kernel pk(pol, opt.swap);
       oracle po;
       decode_state(cur.at(i), w, pk, po);
-      for (std::size_t a = 0; a < alphabet.size(); ++a) {
-        kernel k(pk);
-        oracle o(po);
-        k.obs = &o;
-        apply_op(k, alphabet[a]);
-        ++res.transitions;
-        encode_state(k, o, w, buf);
-        if (!seen.insert(fingerprint(buf))) continue;
+      // Each child's visited-set slot is prefetched while the next child is computed: two
+      // children are alive at a time, the one being built and the one being inserted.
+      std::optional<kernel> kid[2];
+      std::optional<oracle> ghost[2];
+      std::string key[2];
+      fingerprint128 fp[2];
+      // Inserts child `a`; true when the search must stop.
+      auto settle = [&](std::size_t a) {
+        const unsigned c = a & 1;
+        if (!seen.insert(fp[c])) return false;
         const std::uint64_t s = parent.size();
         parent.push_back(std::uint32_t(level_first + i));
         via.push_back(std::uint16_t(a));
         ++found;
-        res.key_bytes_max = std::max(res.key_bytes_max, buf.size());
-        if (keep_keys) next.add(buf);
-        if (check(k, o, s)) {
+        res.key_bytes_max = std::max(res.key_bytes_max, key[c].size());
+        if (keep_keys) next.add(key[c]);
+        return check(*kid[c], *ghost[c], s) || (opt.max_states && seen.size() >= opt.max_states);
+      };
+      for (std::size_t a = 0; a < alphabet.size(); ++a) {
+        const unsigned c = a & 1;
+        kid[c].emplace(pk);
+        ghost[c].emplace(po);
+        kid[c]->obs = &*ghost[c];
+        apply_op(*kid[c], alphabet[a]);
+        ++res.transitions;
+        encode_state(*kid[c], *ghost[c], w, key[c]);
+        fp[c] = fingerprint(key[c]);
+        seen.prefetch(fp[c]);
+        if (a && settle(a - 1)) {
           res.states_at_depth.push_back(found);
           return finish();
         }
-        if (opt.max_states && seen.size() >= opt.max_states) {
-          res.states_at_depth.push_back(found);
-          return finish();
-        }
+      }
+      if (!alphabet.empty() && settle(alphabet.size() - 1)) {
+        res.states_at_depth.push_back(found);
+        return finish();
       }
       if (progress && clock::now() >= next_report) {
         next_report = clock::now() + progress_every;

@@ -73,7 +73,8 @@ struct explore_result {
   std::vector<std::uint64_t> states_at_depth;  // new distinct states per depth
   unsigned depth_done = 0;           // every state up to this depth was generated and checked
   bool complete = false;             // the whole bound was explored (no violation, no max_states)
-  double seconds = 0;
+  double seconds = 0;                // wall clock
+  double cpu_seconds = 0;            // this thread's CPU time (the machine may be shared)
   std::size_t alphabet = 0;          // operations per state
   std::size_t key_bytes_max = 0;     // longest canonical key seen
   std::optional<explore_counterexample> violation;  // stops the search

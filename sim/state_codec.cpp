@@ -12,17 +12,38 @@ namespace {
 constexpr unsigned H_UFFD_CTX = 1, H_SWAP = 2, H_CLEARED = 4, H_WP_TRACKING = 8, H_TABLE = 16;
 constexpr unsigned V_FILE_RO = 1, V_PAGE_PROT_WRITE = 2;
 
+// Writes through a raw pointer into a per-thread scratch buffer (callers reserve room for each
+// part first); finish() copies the key out.
 struct writer {
-  std::string& s;
-  void u8(unsigned v) { s.push_back(char(v)); }
+  std::vector<char>& buf;
+  char* p;
+  writer() : buf(scratch()) { p = buf.data(); }
+  static std::vector<char>& scratch() {
+    thread_local std::vector<char> b(1024);
+    return b;
+  }
+  void reserve(std::size_t n) {
+    if (std::size_t(buf.data() + buf.size() - p) < n) [[unlikely]] grow(n);
+  }
+  [[gnu::noinline]] void grow(std::size_t n) {
+    const std::size_t at = std::size_t(p - buf.data());
+    buf.resize(std::max(2 * buf.size(), at + n));
+    p = buf.data() + at;
+  }
+  void u8(unsigned v) { *p++ = char(v); }
   void varint(std::uint64_t v) {
     while (v >= 0x80) {
-      s.push_back(char(v | 0x80));
+      *p++ = char(v | 0x80);
       v >>= 7;
     }
-    s.push_back(char(v));
+    *p++ = char(v);
   }
   void zigzag(std::int64_t v) { varint((std::uint64_t(v) << 1) ^ std::uint64_t(v >> 63)); }
+  void bytes(const char* b, std::size_t n) {
+    std::memcpy(p, b, n);
+    p += n;
+  }
+  void finish(std::string& out) { out.assign(buf.data(), std::size_t(p - buf.data())); }
 };
 
 struct reader {
@@ -74,13 +95,13 @@ pte_t pte_from_bits(unsigned b) {
 
 // A set of window pages as a bitmap of ceil(pages/8) bytes.
 void put_bitmap(writer& out, const pset& s, const state_window& w, const char* what) {
-  const std::size_t at = out.s.size(), bytes = (w.pages + 7) / 8;
-  out.s.append(bytes, '\0');
+  const std::size_t bytes = (w.pages + 7) / 8;
+  std::memset(out.p, 0, bytes);
   for (const prange& iv : s) {
     if (iv.lower() < w.base || iv.upper() > w.base + w.pages) outside(what, iv.lower(), iv.upper(), w);
-    for (pfn_t p = iv.lower() - w.base; p < iv.upper() - w.base; ++p)
-      out.s[at + p / 8] = char(out.s[at + p / 8] | (1 << (p % 8)));
+    for (pfn_t p = iv.lower() - w.base; p < iv.upper() - w.base; ++p) out.p[p / 8] |= char(1 << (p % 8));
   }
+  out.p += bytes;
 }
 
 void get_bitmap(reader& in, pset& s, const state_window& w) {
@@ -99,6 +120,7 @@ void get_bitmap(reader& in, pset& s, const state_window& w) {
 
 // A set of file page indices (not window pages: a file is indexed by pgoff) as intervals.
 void put_intervals(writer& out, const pset& s) {
+  out.reserve(10 + 20 * s.iterative_size());
   out.varint(s.iterative_size());
   pfn_t at = 0;
   for (const prange& iv : s) {
@@ -136,36 +158,37 @@ struct renamer {
 
 void encode_state(const kernel& k, const oracle& o, const state_window& w, std::string& out_s) {
   const mm_struct& mm = k.mm;
-  out_s.clear();
-  writer out{out_s};
+  writer out;
   if (mm.start_brk) throw codec_error("a brk heap is not part of the explorer's state");
 
   const pfn_t wb = w.base, we = w.base + w.pages;
   // The window lies inside one 2 MiB span (the explorer checks it): one bit says whether its
-  // page table exists, and no other span may have one.
+  // page table exists, and no other span may have one. One walk over the (few) table runs.
   const pfn_t span_lo = wb & ~(PTRS_PER_PTE - 1), span_hi = span_lo + PTRS_PER_PTE;
-  auto no_table = [&](pfn_t s, pfn_t e) {
-    mm.for_each_table_run(s, e, [&](pfn_t a, pfn_t b, bool t) {
-      if (t) outside("a page table", a, b, w);
-    });
-  };
-  no_table(0, span_lo);
-  no_table(span_hi, pfn_t(1) << (47 - PAGE_SHIFT));
+  bool table = false;
+  mm.for_each_table_run(0, pfn_t(1) << (47 - PAGE_SHIFT), [&](pfn_t a, pfn_t b, bool t) {
+    if (!t) return;
+    if (a < span_lo || b > span_hi) outside("a page table", a, b, w);
+    table = true;
+  });
+  // Fixed part: header, PTE words, oracle bitmaps.
+  out.reserve(2 + 2 * std::size_t(w.pages) + 4 * ((w.pages + 7) / 8) + 1);
   out.u8((mm.uffd_ctx ? H_UFFD_CTX : 0u) | (mm.has_swap ? H_SWAP : 0u) |
          (mm.cleared_refs ? H_CLEARED : 0u) | (o.wp_tracking() ? H_WP_TRACKING : 0u) |
-         (mm.has_table(wb) ? H_TABLE : 0u));
+         (table ? H_TABLE : 0u));
   out.u8(unsigned(mm.bug));
 
   // One 16-bit word per page for the PTE.
-  const std::size_t pte_at = out_s.size();
-  out_s.append(2 * std::size_t(w.pages), '\0');
+  char* const ptes = out.p;
+  std::memset(ptes, 0, 2 * std::size_t(w.pages));
+  out.p += 2 * std::size_t(w.pages);
   for (const auto& seg : mm.pte_container()) {
     const pfn_t lo = seg.first.lower(), hi = seg.first.upper();
     if (lo < wb || hi > we) outside("a PTE", lo, hi, w);
     const std::uint16_t b = pte_bits(seg.second);
     for (pfn_t p = lo - wb; p < hi - wb; ++p) {
-      out_s[pte_at + 2 * p] = char(b & 0xff);
-      out_s[pte_at + 2 * p + 1] = char(b >> 8);
+      ptes[2 * p] = char(b & 0xff);
+      ptes[2 * p + 1] = char(b >> 8);
     }
   }
 
@@ -175,14 +198,18 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
   put_bitmap(out, o.new_since_wp, w, "a newly mapped page");
 
   // Files: named memfds first, by name; shared-anon shmem files as the VMAs reach them.
-  thread_local std::vector<unsigned> file_canon, canon_order;
-  file_canon.assign(mm.files.size() + 1, 0);
-  canon_order.clear();
-  for (std::size_t i = 0; i < mm.files.size(); ++i)
-    if (!mm.files[i].shared_anon) canon_order.push_back(unsigned(i + 1));
-  std::sort(canon_order.begin(), canon_order.end(),
-            [&](unsigned a, unsigned b) { return mm.file(a).name < mm.file(b).name; });
-  for (std::size_t i = 0; i < canon_order.size(); ++i) file_canon[canon_order[i]] = unsigned(i + 1);
+  // (Small arrays on the stack: a decoded state has at most one file per VMA plus the named
+  // ones, and one operation adds at most one.)
+  const std::size_t nfiles = mm.files.size();
+  if (nfiles >= 64) throw codec_error("more than 63 memory files");
+  unsigned file_canon[64], canon_order[64], ncanon = 0;
+  std::fill_n(file_canon, nfiles + 1, 0u);
+  for (std::size_t i = 0; i < nfiles; ++i)
+    if (!mm.files[i].shared_anon) canon_order[ncanon++] = unsigned(i + 1);
+  if (ncanon > 1)
+    std::sort(canon_order, canon_order + ncanon,
+              [&](unsigned a, unsigned b) { return mm.file(a).name < mm.file(b).name; });
+  for (unsigned i = 0; i < ncanon; ++i) file_canon[canon_order[i]] = i + 1;
 
   renamer anon, ids;
   const auto& vmas = mm.vma_container();
@@ -192,14 +219,15 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
     const pfn_t lo = seg.first.lower(), hi = seg.first.upper();
     if (lo < wb || hi > we) outside("a VMA", lo, hi, w);
     const vma_value& v = seg.second;
+    out.reserve(32);
     out.u8(unsigned(lo - wb));
     out.u8(unsigned(hi - wb));
     out.varint(v.vm_flags);
     if (v.file) {
       if (v.file > mm.files.size()) throw codec_error("a VMA maps a file that does not exist");
       if (!file_canon[v.file]) {
-        canon_order.push_back(v.file);
-        file_canon[v.file] = unsigned(canon_order.size());
+        canon_order[ncanon++] = v.file;
+        file_canon[v.file] = ncanon;
       }
     }
     out.u8(v.file ? file_canon[v.file] : 0);
@@ -217,6 +245,7 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
         out.u8(0);
       } else {
         if (it->second.size() > 254) throw codec_error("more than 254 non_sd_reg nodes in a VMA");
+        out.reserve(1 + 2 * it->second.size());
         out.u8(unsigned(it->second.size() + 1));
         for (const non_sd_reg& r : it->second) {
           if (r.start < wb || r.end > we || r.start > r.end) outside("a non_sd_reg node", r.start, r.end, w);
@@ -228,18 +257,22 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
   }
 
   // Files in canonical order; shared-anon files no VMA maps are gone.
-  out.u8(unsigned(canon_order.size()));
-  for (unsigned f : canon_order) {
+  out.reserve(1);
+  out.u8(ncanon);
+  for (unsigned c = 0; c < ncanon; ++c) {
+    const unsigned f = canon_order[c];
     const memfile& m = mm.file(f);
-    out.u8(m.shared_anon ? 1 : 0);
     if (m.name.size() > 255) throw codec_error("a memory file name longer than 255 bytes");
+    out.reserve(12 + m.name.size());
+    out.u8(m.shared_anon ? 1 : 0);
     out.u8(unsigned(m.name.size()));
-    out_s.append(m.name);
+    out.bytes(m.name.data(), m.name.size());
     out.varint(m.size_pages);
     put_intervals(out, m.cached);
     put_intervals(out, m.swapped);
     put_intervals(out, m.written);
   }
+  out.finish(out_s);
 }
 
 void decode_state(std::string_view key, const state_window& w, kernel& k, oracle& o) {

@@ -28,8 +28,8 @@ using state_check = std::function<std::optional<std::string>(const kernel&, cons
 
 struct explore_options {
   std::uint64_t base = 0x100000000;  // window start (bytes, 2 MiB aligned)
-  unsigned pages = 4;                // window size, 1..16
-  unsigned depth = 6;                // operations per sequence at most
+  unsigned pages = 3;                // window size, 1..16
+  unsigned depth = 5;                // operations per sequence at most
   std::string ops;                   // the alphabet, see parse_ops; empty = default_ops
   mutant bug = mutant::none;         // switched into the initial state (mm.bug)
   bool swap = true;                  // a swap device exists (`swap on`)

@@ -196,6 +196,27 @@ std::optional<std::string> vmas_sorted_disjoint(const kernel& k) {
   return std::nullopt;
 }
 
+// A counterexample must reproduce from the initial state by the model alone, without going
+// through keys: a canonical encoding that dropped something the rules read would show here.
+void verify(const policy& pol, const explore_options& opt, const explore_counterexample& c) {
+  kernel k(pol, opt.swap);
+  k.mm.bug = opt.bug;
+  oracle o;
+  k.obs = &o;
+  for (const Line& l : c.ops) apply_op(k, l);
+  bool holds;
+  if (c.what == "invariant") {
+    holds = vmas_sorted_disjoint(k) || (opt.extra_check && opt.extra_check(k, o));
+  } else {
+    const judgement j = o.judge_sd(k);
+    holds = c.what == "false negative" ? !j.false_negatives.empty() : !j.lost_new_mappings.empty();
+  }
+  if (!holds)
+    throw std::logic_error("explorer: the " + c.what + " found after " + std::to_string(c.ops.size()) +
+                           " operations does not reproduce from the initial state (the state "
+                           "encoding lost something the rules read)");
+}
+
 }  // namespace
 
 const std::vector<op_family>& op_families() {
@@ -328,28 +349,32 @@ explore_result explore(const policy& pol, const explore_options& opt,
     std::reverse(ops.begin(), ops.end());
     return ops;
   };
+  auto found_one = [&](std::optional<explore_counterexample>& slot, std::string what,
+                       std::string detail, std::uint64_t s) {
+    slot = explore_counterexample{std::move(what), std::move(detail), path_to(s)};
+    verify(pol, opt, *slot);
+  };
   // Checks a new state; true when the search must stop.
   auto check = [&](const kernel& k, const oracle& o, std::uint64_t s) {
     std::optional<std::string> bad = vmas_sorted_disjoint(k);
     if (!bad && opt.extra_check) bad = opt.extra_check(k, o);
     if (bad) {
-      res.violation = explore_counterexample{"invariant", *bad, path_to(s)};
+      found_one(res.violation, "invariant", *bad, s);
       return true;
     }
     const judgement j = o.judge_sd(k);
     if (j.false_negatives.empty() && j.lost_new_mappings.empty()) return false;
     if (!opt.soundness_is_finding) {
       const bool fn = !j.false_negatives.empty();
-      res.violation = explore_counterexample{
-          fn ? "false negative" : "lost new mapping",
-          page_list(fn ? j.false_negatives : j.lost_new_mappings, w), path_to(s)};
+      found_one(res.violation, fn ? "false negative" : "lost new mapping",
+                page_list(fn ? j.false_negatives : j.lost_new_mappings, w), s);
       return true;
     }
     ++res.finding_states;
     if (!j.false_negatives.empty() && !res.false_negative)
-      res.false_negative = explore_counterexample{"false negative", page_list(j.false_negatives, w), path_to(s)};
+      found_one(res.false_negative, "false negative", page_list(j.false_negatives, w), s);
     if (!j.lost_new_mappings.empty() && !res.lost_new_mapping)
-      res.lost_new_mapping = explore_counterexample{"lost new mapping", page_list(j.lost_new_mappings, w), path_to(s)};
+      found_one(res.lost_new_mapping, "lost new mapping", page_list(j.lost_new_mappings, w), s);
     return false;
   };
   auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };

@@ -155,6 +155,7 @@ int run(const check_args& a) {
                      {"vma_max", r.m.vma_max},
                      {"non_sd_reg_nodes_max", r.m.nodes_max},
                      {"extra_metadata_bytes_max", r.m.extra_bytes_max},
+                     {"metadata_bytes_max", r.m.metadata_bytes_max},
                      {"seconds", r.m.seconds},
                      {"counterexamples", r.files}});
     std::cout << arr.dump(2) << "\n";
@@ -162,9 +163,9 @@ int run(const check_args& a) {
   }
   fmt::print("\n{} cases x {} operations per policy, seeds {}..{}{}\n", a.cases, a.ops, a.seed,
              a.seed + a.cases - 1, bug == mutant::none ? "" : fmt::format(", mutant {}", a.mutant_name));
-  fmt::print("{:18} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>8}  {}\n", "policy",
+  fmt::print("{:18} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>10} {:>8}  {}\n", "policy",
              "false-neg", "lost-new", "false-pos", "k-gaps", "VMA max", "nodes", "extra B max",
-             "time s", "verdict");
+             "meta B max", "time s", "verdict");
   for (const policy_result& r : results) {
     std::uint64_t bad = 0;
     for (auto& [k, n] : r.violations) bad += n;
@@ -172,14 +173,15 @@ int run(const check_args& a) {
     std::string verdict = bad == 0 ? "sound"
                           : baseline && bug == mutant::none ? fmt::format("{} cases: kernel findings", bad)
                                                             : fmt::format("{} cases: ERRORS", bad);
-    fmt::print("{:18} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>8.2f}  {}\n", r.name,
+    fmt::print("{:18} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>10} {:>8.2f}  {}\n", r.name,
                r.m.sd.false_negatives, r.m.sd.lost_new_mappings, r.m.sd.false_positives,
-               r.m.sd.kernel_gaps, r.m.vma_max, r.m.nodes_max, r.m.extra_bytes_max, r.m.seconds,
-               verdict);
+               r.m.sd.kernel_gaps, r.m.vma_max, r.m.nodes_max, r.m.extra_bytes_max,
+               r.m.metadata_bytes_max, r.m.seconds, verdict);
   }
   fmt::print("(pages, summed over the cases: false negatives, lost new mappings and false "
              "positives of pagemap bit 55 against the ghost; k-gaps are kernel-mandated, see "
-             "sim/oracle.hpp. lost-new under uffd-wp is by design: write-protect has no "
+             "sim/oracle.hpp. meta B = VMAs x sizeof(struct vm_area_struct) (176, Debian amd64 6.12) + "
+             "the design's own. lost-new under uffd-wp is by design: write-protect has no "
              "per-mapping signal.)\n");
   return rc;
 }

@@ -29,7 +29,7 @@ std::optional<violation> first_violation(const trace::Trace& t, const policy& po
     if (pol.signals_new_mappings() && !j.lost_new_mappings.empty())
       return violation{violation::kind::lost_new_mapping, {}, n};
     if (check)
-      if (auto msg = check(r.k)) return violation{violation::kind::invariant, *msg, n};
+      if (auto msg = check(r.k, r.ghost)) return violation{violation::kind::invariant, *msg, n};
   }
   return std::nullopt;
 }

@@ -18,13 +18,12 @@
 #include "model/mutant.hpp"
 #include "model/policy.hpp"
 #include "sim/kernel.hpp"
+#include "sim/state_check.hpp"
 #include "sim/oracle.hpp"
 #include "traces/sdtrace.hpp"
 
 namespace sdmc {
 
-// An extra check of one state (the structural invariants of props/): a message when it fails.
-using state_check = std::function<std::optional<std::string>(const kernel&, const oracle&)>;
 
 struct explore_options {
   std::uint64_t base = 0x100000000;  // window start (bytes, 2 MiB aligned)

@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/report.hpp"
 #include "model/mutant.hpp"
 #include "model/policy.hpp"
 #include "sim/campaign.hpp"
@@ -78,15 +79,10 @@ std::string write_counterexample(const check_args& a, const std::string& policy,
 }
 
 int run(const check_args& a) {
-  std::vector<std::string> names = a.policies.empty() ? policy_names() : a.policies;
-  std::vector<std::unique_ptr<policy>> pols;
-  for (const std::string& n : names) {
-    pols.push_back(make_policy(n));
-    if (!pols.back()) {
-      fmt::print(stderr, "sdmc check: unknown policy '{}' (known: {})\n", n, fmt::join(policy_names(), ", "));
-      return 2;
-    }
-  }
+  std::vector<std::string> names = a.policies;
+  auto named = policies_named(names, "check");
+  if (!named) return 2;
+  std::vector<std::unique_ptr<policy>> pols = std::move(*named);
   mutant bug = mutant::none;
   if (!a.mutant_name.empty()) {
     auto m = mutant_by_name(a.mutant_name);

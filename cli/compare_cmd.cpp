@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/report.hpp"
 #include "model/policy.hpp"
 #include "sim/metrics.hpp"
 #include "traces/sdtrace.hpp"
@@ -41,15 +42,10 @@ int run(const compare_args& a) {
     fmt::print(stderr, "sdmc compare: --json and --csv exclude each other\n");
     return 2;
   }
-  std::vector<std::string> names = a.policies.empty() ? policy_names() : a.policies;
-  std::vector<std::unique_ptr<policy>> pols;
-  for (const std::string& n : names) {
-    pols.push_back(make_policy(n));
-    if (!pols.back()) {
-      fmt::print(stderr, "sdmc compare: unknown policy '{}' (known: {})\n", n, fmt::join(policy_names(), ", "));
-      return 2;
-    }
-  }
+  std::vector<std::string> names = a.policies;
+  auto named = policies_named(names, "compare");
+  if (!named) return 2;
+  std::vector<std::unique_ptr<policy>> pols = std::move(*named);
   nlohmann::json rows = nlohmann::json::array();
   if (a.csv)
     fmt::print("trace,policy,lines,false_negatives,lost_new_mappings,false_positives,kernel_gaps,"

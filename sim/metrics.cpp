@@ -12,6 +12,7 @@ run_metrics& run_metrics::operator+=(const run_metrics& o) {
   vma_max = std::max(vma_max, o.vma_max);
   vma_final += o.vma_final;
   nodes_max = std::max(nodes_max, o.nodes_max);
+  nodes_final += o.nodes_final;
   extra_bytes_max = std::max(extra_bytes_max, o.extra_bytes_max);
   metadata_bytes_max = std::max(metadata_bytes_max, o.metadata_bytes_max);
   result_differences += o.result_differences;
@@ -43,6 +44,7 @@ run_metrics measure(const trace::Trace& t, const policy& pol, mutant bug) {
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   m.sd = r.ghost.sd;
   m.vma_final = r.k.mm.map_count();
+  m.nodes_final = pol.non_sd_reg_nodes(r.k.mm);
   m.lines = t.lines.size();
   for (const check_failure& d : r.differences)
     if (d.op.rfind("expect", 0) != 0) ++m.result_differences;  // `= RESULT`, not `expect`

@@ -89,14 +89,9 @@ sweep_result sweep(const std::array<ivec, NLISTS>& lists, bool need_tracked, boo
 // and the pages holding data (present and not the zero page, or swapped). Stored and new
 // pages are always mapped (unmapped() forgets them), so "mapped" needs no list of its own.
 void sd_lists(const kernel& k, std::array<ivec, NLISTS>& l) {
-  const policy& pol = k.pol();
-  k.mm.for_each_vma(0, ALL, [&](const vma_ref& v) {
-    if (pol.has_page_granular_state()) {
-      for (const auto& iv : pol.vma_dirty_pages(v)) l[BIT_VMA].push_back(iv);
-    } else if (pol.vma_reports_dirty(v, v.vm_start)) {
-      l[BIT_VMA].push_back(prange(v.vm_start, v.vm_end));
-    }
-  });
+  // The VMA-level bit comes from the kernel's pagemap code, so that a pagemap mutant
+  // (model/mutant.hpp) is judged as the kernel would report it.
+  for (const auto& iv : k.vma_soft_dirty_pages(0, ALL)) l[BIT_VMA].push_back(iv);
   k.mm.for_each_pte(0, ALL, [&](pfn_t b, pfn_t e, const pte_t& p) {
     if (p.soft_dirty) l[BIT_PTE].push_back(prange(b, e));
     if ((p.is_present() && p.page != pte_page::zero) || p.kind == pte_kind::swap)

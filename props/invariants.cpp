@@ -118,7 +118,7 @@ std::optional<std::string> check_writes_tracked(const kernel& k) {
   for (const vma_ref& v : k.mm.all_vmas()) {
     const vm_flags_t f = v.v.vm_flags;
     if ((f & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE) && v.v.page_prot_write &&
-        pol.vma_wants_sd_writenotify(v))
+        pol.vma_wants_sd_writenotify(k.mm, v))
       return "write tracking: the shared VMA " + range_text(v.vm_start, v.vm_end) +
              " is tracked but its vm_page_prot is writable (no write-notify)";
   }

@@ -9,7 +9,7 @@ bool kernel::can_change_pte_writable(const vma_ref& vma, pfn_t pfn, const pte_t&
   // mutant can_change_pte_writable_inverted: before 76aefad628aa the test read
   // `(vm_flags & VM_SOFTDIRTY) && !pte_soft_dirty(pte)`, i.e. it fired when tracking was off.
   const bool sd_wp = mm.bug == mutant::can_change_pte_writable_inverted
-                         ? !pol_.tracking_enabled(vma, pfn) && !pte.soft_dirty
+                         ? !pol_.tracking_enabled(mm, vma, pfn) && !pte.soft_dirty
                          : needs_sd_wp(vma, pfn, pte);
   if (sd_wp) return false;                                         // soft-dirty needs the fault
   if ((vma.v.vm_flags & VM_UFFD_WP) && pte.uffd_wp) return false;  // so does uffd-wp
@@ -61,14 +61,15 @@ Result kernel::sys_mprotect(std::uint64_t addr, std::uint64_t len, std::uint8_t 
       const bool try_writable = (res.v.vm_flags & VM_SHARED)
                                     ? (res.v.vm_flags & VM_WRITE) && !res.v.page_prot_write
                                     : (res.v.vm_flags & VM_WRITE);
-      mm.update_ptes(nstart, tmp, [&](const pte_t& p) {
-        if (!p.is_present()) return p;
-        pte_t n = p;
-        n.write = res.v.page_prot_write && !p.uffd_wp;
-        // Per-run decision: a policy whose tracking varies inside a VMA (granular) must make
-        // tracking_enabled() constant over the VMA's PTE runs it is asked about.
-        if (try_writable && !n.write && can_change_pte_writable(res, nstart, n)) n.write = true;
-        return n;
+      // Decided per run of constant tracking (it varies inside a VMA under granular).
+      for_each_tracking_run(res, nstart, tmp, [&](pfn_t a, pfn_t b) {
+        mm.update_ptes(a, b, [&](const pte_t& p) {
+          if (!p.is_present()) return p;
+          pte_t n = p;
+          n.write = res.v.page_prot_write && !p.uffd_wp;
+          if (try_writable && !n.write && can_change_pte_writable(res, a, n)) n.write = true;
+          return n;
+        });
       });
       // A private VM_LOCKED VMA becoming writable is populated (COW broken) at once.
       if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))

@@ -60,6 +60,7 @@ pagemap_entry kernel::pagemap(pfn_t pfn) const {
   auto vma = mm.find_vma(pfn);
   if (!vma) return e;  // outside any VMA: all 64 bits are 0
   e.written = scan_written(*vma, pfn);
+  if (pol_.emulates_soft_dirty_with_uffd_wp()) e.soft_dirty = e.written;  // bit 55 := WRITTEN
   if (p.is_present()) {
     e.present = true;
     e.uffd_wp = p.uffd_wp;
@@ -78,11 +79,12 @@ pset kernel::vma_soft_dirty_pages(pfn_t start, pfn_t end) const {
   // The VMA's part of bit 55 (fs/proc/task_mmu.c:pte_to_pagemap_entry and pagemap_pte_hole):
   // VM_SOFTDIRTY, or the policy's own per-page state; addresses outside every VMA read 0.
   pset vmas;
+  if (pol_.emulates_soft_dirty_with_uffd_wp()) return vmas;  // bit 55 := PAGE_IS_WRITTEN
   auto at = vmas.end();
   auto add_vma = [&](const vma_ref& vma, pfn_t s, pfn_t e) {
     if (pol_.has_page_granular_state()) {
-      for (const auto& iv : pol_.vma_dirty_pages(vma) & prange(s, e)) at = vmas.add(at, iv);
-    } else if (pol_.vma_reports_dirty(vma, vma.vm_start)) {
+      for (const auto& iv : pol_.vma_dirty_pages(mm, vma) & prange(s, e)) at = vmas.add(at, iv);
+    } else if (pol_.vma_reports_dirty(mm, vma, vma.vm_start)) {
       at = vmas.add(at, prange(s, e));
     }
   };
@@ -90,7 +92,7 @@ pset kernel::vma_soft_dirty_pages(pfn_t start, pfn_t end) const {
   // gap with the VM_SOFTDIRTY of find_vma(addr), the next VMA above it.
   const bool gap_bug = mm.bug == mutant::gap_uses_next_vma_flag;
   auto add_gap = [&](const vma_ref& next, pfn_t s, pfn_t e) {
-    if (s < e && pol_.vma_reports_dirty(next, next.vm_start)) at = vmas.add(at, prange(s, e));
+    if (s < e && pol_.vma_reports_dirty(mm, next, next.vm_start)) at = vmas.add(at, prange(s, e));
   };
   pfn_t covered = start;
   mm.for_each_vma(start, end, [&](const vma_ref& vma) {
@@ -113,6 +115,7 @@ pset kernel::vma_soft_dirty_pages(pfn_t start, pfn_t end) const {
 }
 
 pset kernel::soft_dirty_pages(pfn_t start, pfn_t end) const {
+  if (pol_.emulates_soft_dirty_with_uffd_wp()) return written_pages(start, end);
   pset vmas = vma_soft_dirty_pages(start, end), ptes;
   auto pat = ptes.end();
   mm.for_each_pte(start, end, [&](pfn_t s, pfn_t e, const pte_t& p) {
@@ -171,6 +174,7 @@ Result kernel::pagemap_scan(const trace::Scan& op) {
     }
   }
   if (op.wp && obs) obs->wp_reset(start, end);
+  if (op.wp && obs && pol_.emulates_soft_dirty_with_uffd_wp()) obs->sd_reset(start, end);
   return ok(regions);
 }
 

@@ -17,7 +17,7 @@ std::string pages_text(const pset& s) {
 }
 }  // namespace
 
-bool carries_new_mapping_signal(const policy& pol) { return pol.name() != "uffd-wp"; }
+bool carries_new_mapping_signal(const policy& pol) { return !pol.emulates_soft_dirty_with_uffd_wp(); }
 
 const char* excused_false_positive(const policy& pol, const trace::Op& op) {
   if (std::holds_alternative<trace::Mlock>(op) || std::holds_alternative<trace::Munlock>(op) ||
@@ -26,6 +26,8 @@ const char* excused_false_positive(const policy& pol, const trace::Op& op) {
   if (carries_new_mapping_signal(pol)) return nullptr;
   if (std::holds_alternative<trace::Reclaim>(op))
     return "fs/proc/task_mmu.c:pagemap_page_category: pte_none in a table reads PAGE_IS_WRITTEN";
+  if (const auto* m = std::get_if<trace::Mremap>(&op); m && m->dontunmap)
+    return "mm/mremap.c:move_ptes leaves pte_none at a MREMAP_DONTUNMAP source, read PAGE_IS_WRITTEN";
   if (const auto* m = std::get_if<trace::Madvise>(&op)) {
     using trace::Advice;
     if (m->advice == Advice::Dontneed || m->advice == Advice::Free ||
@@ -45,6 +47,18 @@ std::optional<finding> check_trace(const policy& pol, const trace::Trace& t,
   oracle_counts before;
   pset excused;  // false positives the kernel's rules mandate (excused_false_positive)
   for (std::size_t i = 0; i < t.lines.size(); ++i) {
+    // The pages of an mremap's source that hold a present or swap PTE, before it runs.
+    const auto* mr = std::get_if<trace::Mremap>(&t.lines[i].op);
+    pset moved_ptes;
+    pfn_t src = 0;
+    if (opt.moves_mark_ptes && mr) {
+      src = addr_to_pfn(mr->old_addr);
+      const pfn_t n = std::min(addr_to_pfn(page_align(mr->old_len)), addr_to_pfn(page_align(mr->new_len)));
+      if (n < PTRS_PER_PTE)  // no whole table can move
+        r.k.mm.for_each_pte(src, src + n, [&](pfn_t a, pfn_t b, const pte_t& p) {
+          if (p.is_present() || p.kind == pte_kind::swap) moved_ptes += prange(a, b);
+        });
+    }
     r.step(t.lines[i]);
     auto at = [&](std::string what) {
       return finding{i, fmt::format("after operation {} `{}`: {}", i + 1,
@@ -80,6 +94,20 @@ std::optional<finding> check_trace(const policy& pol, const trace::Trace& t,
       }
       if (std::holds_alternative<trace::ClearRefs>(t.lines[i].op)) excused.clear();
       before = c;
+    }
+    if (!moved_ptes.empty()) {
+      const Result& res = r.results.back();
+      const bool moved = res.kind == Result::Kind::Value && (res.value != mr->old_addr || mr->dontunmap);
+      if (moved) {
+        const std::int64_t delta = std::int64_t(addr_to_pfn(res.value)) - std::int64_t(src);
+        pset dst;
+        for (const auto& iv : moved_ptes)
+          dst += prange(pfn_t(std::int64_t(iv.lower()) + delta), pfn_t(std::int64_t(iv.upper()) + delta));
+        const pset clean = dst - r.k.soft_dirty_pages(dst.begin()->lower(), std::prev(dst.end())->upper());
+        if (!clean.empty())
+          return at("moved page(s) " + pages_text(clean) +
+                    " read clean at the destination (mm/mremap.c:move_soft_dirty_pte)");
+      }
     }
     if (opt.invariants)
       if (auto v = check_invariants(r.k)) return at(*v);

@@ -28,6 +28,12 @@ struct property_options {
   // page as a false positive). Part of the mutant campaign, so that every mutant of the
   // catalogue shows up in a replay's oracle counts.
   bool unmapped_clean = false;
+  // Every page an mremap moved with a PTE (present or swap) reads soft-dirty at its
+  // destination right after the move (mm/mremap.c:move_ptes -> move_soft_dirty_pte; B0 of the
+  // bug history). The oracle's relocation exception (sim/oracle.hpp) covers moved pages as a
+  // whole, so this is the check that sees what happens to their PTEs. Whole PTE tables moved
+  // by move_normal_pmd keep their bits and are not checked.
+  bool moves_mark_ptes = true;
   // check_invariants (props/invariants.hpp) after every line.
   bool invariants = false;
   // Precision: no false positive beyond those the kernel's own rules mandate
@@ -44,7 +50,8 @@ struct property_options {
 //  - for the uffd-wp design (bit 55 = PAGE_IS_WRITTEN): a zap leaves pte_none inside a page
 //    table, which fs/proc/task_mmu.c:pagemap_page_category reports PAGE_IS_WRITTEN (MADV_
 //    DONTNEED "is treated as dirtying", Documentation/admin-guide/mm/userfaultfd.rst):
-//    madvise dontneed / free / pageout / remove and reclaim.
+//    madvise dontneed / free / pageout / remove, reclaim, and the source of an mremap with
+//    MREMAP_DONTUNMAP (mm/mremap.c:move_ptes moves the PTEs out of a range that stays mapped).
 const char* excused_false_positive(const policy& pol, const trace::Op& op);
 
 // uffd-wp carries no per-mapping signal by design: a new mapping reads PAGE_IS_WRITTEN only

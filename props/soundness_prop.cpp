@@ -76,8 +76,8 @@ bool is_merge_path_op(const trace::Op& op) {
 }
 
 struct merge_evidence {
-  bool merged = false;         // the operation reduced the number of VMAs
-  bool lost_flag = false;      // a VMA with VM_SOFTDIRTY before it was absorbed by one without
+  bool merged = false;     // the operation reduced the number of VMAs
+  bool lost_flag = false;  // a merge result lacks the VM_SOFTDIRTY of a VMA it absorbed
   std::string layout_before, layout_after;
 };
 
@@ -102,21 +102,23 @@ merge_evidence evidence_at(const policy& pol, const trace::Trace& t, std::size_t
   const std::vector<vma_ref> after = r.k.mm.all_vmas();
   e.layout_after = layout(r.k);
   e.merged = after.size() < before.size();
-  // A VMA that had VM_SOFTDIRTY before and whose vm_area_struct is gone now, while the VMA
-  // of the same vma_id... simpler and stricter: some page of a VM_SOFTDIRTY VMA before is,
-  // after the operation, either unmapped (moved) or inside a VMA without VM_SOFTDIRTY, and a
-  // VMA without VM_SOFTDIRTY grew.
+  auto id_alive = [&](std::uint32_t id) {
+    return std::any_of(after.begin(), after.end(), [&](const vma_ref& x) { return x.v.vma_id == id; });
+  };
   for (const vma_ref& a : after) {
     if (a.v.vm_flags & VM_SOFTDIRTY) continue;
-    bool grew = true;
-    for (const vma_ref& b : before)
-      if (b.v.vma_id == a.v.vma_id && b.vm_start <= a.vm_start && a.vm_end <= b.vm_end) grew = false;
+    // A merge result: a vm_area_struct that now spans more than it did.
+    const bool grew = std::none_of(before.begin(), before.end(), [&](const vma_ref& b) {
+      return b.v.vma_id == a.v.vma_id && b.vm_start <= a.vm_start && a.vm_end <= b.vm_end;
+    });
     if (!grew) continue;
-    for (const vma_ref& b : before)
-      if ((b.v.vm_flags & VM_SOFTDIRTY) && b.v.vma_id != a.v.vma_id &&
-          std::none_of(after.begin(), after.end(),
-                       [&](const vma_ref& x) { return x.v.vma_id == b.v.vma_id; }))
-        e.lost_flag = true;  // b was absorbed by (merged into) a clean VMA that grew
+    for (const vma_ref& b : before) {
+      if (!(b.v.vm_flags & VM_SOFTDIRTY)) continue;
+      // b's pages are now in the clean result (mprotect/madvise/mlock: the target's or the
+      // neighbour's flag replaced), or b was absorbed whole (mremap's copy_vma merge).
+      const bool overlaps = b.vm_start < a.vm_end && a.vm_start < b.vm_end;
+      if (overlaps || !id_alive(b.v.vma_id)) e.lost_flag = true;
+    }
   }
   return e;
 }

@@ -109,6 +109,10 @@ class policy {
   // clear_refs becomes a write-protect reset of the whole address space, and bit 55 reads as
   // PAGE_IS_WRITTEN.
   virtual bool emulates_soft_dirty_with_uffd_wp() const { return false; }
+  // Does bit 55 mark a new mapping as changed (VM_SOFTDIRTY or an uncovered range)? The uffd-wp
+  // design has no such signal: its lost new mappings are a property of the design, counted
+  // in the table but not a soundness violation.
+  virtual bool signals_new_mappings() const { return !emulates_soft_dirty_with_uffd_wp(); }
 
   // --- metrics ------------------------------------------------------------------------
   // Bytes of per-VMA state the design adds to the kernel's (granular: list heads and nodes).

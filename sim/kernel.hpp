@@ -176,7 +176,7 @@ class kernel {
   // uffd.cpp
   void uffd_wp_range(const vma_ref& vma, pfn_t start, pfn_t end);
   int uffd_register(pfn_t start, pfn_t end);      // -errno
-  void uffd_writeprotect(pfn_t start, pfn_t end);
+  void uffd_writeprotect(pfn_t start, pfn_t end, bool consumer_setup = false);
   // The uffd-wp design (policy::emulates_soft_dirty_with_uffd_wp): register a new mapping.
   void consumer_track_new(pfn_t start, pfn_t end, bool protect);
   bool scan_written(const vma_ref& vma, pfn_t pfn) const;

@@ -146,13 +146,17 @@ void oracle::moved(pfn_t src, pfn_t src_pages, pfn_t dst, pfn_t dst_pages) {
       out += prange(pfn_t(std::int64_t(iv.lower()) + delta), pfn_t(std::int64_t(iv.upper()) + delta));
     return out;
   };
-  const pset was_new = carried(new_since_clear), was_stored = carried(stored_since_clear);
+  // Every moved page is new at its new address (a present one is soft-dirty there: mm/mremap.c:
+  // move_soft_dirty_pte), but only one that was new at its source (and not just gap-new) may
+  // be a lost new mapping; stores and zaps travel with the page.
+  const pset was_new = carried(new_since_clear - moved_since_clear);
+  const pset was_stored = carried(stored_since_clear), was_zapped = carried(zapped_since_clear);
   pset gap;
   gap += prange(dst, dst + dst_pages);
   gap -= was_new;
-  gap -= was_stored;
   mapped_new(dst, dst + dst_pages);
   stored_since_clear += was_stored;
+  zapped_since_clear += was_zapped;
   moved_since_clear += gap;
 }
 

@@ -143,7 +143,13 @@ Result kernel::pagemap_scan(const trace::Scan& op) {
   for (const vma_ref& vma0 : mm.vmas_in(start, end)) {
     if (stop) break;
     const vma_ref vma = *mm.find_vma(vma0.vm_start);
-    if (op.wp && !(vma.v.vm_flags & VM_UFFD_WP)) return err(EPERM);
+    if (op.wp && !(vma.v.vm_flags & VM_UFFD_WP)) {
+      // What was re-protected before the abort stays re-protected: a reset of that part.
+      if (obs && vma.vm_start > start) obs->wp_reset(start, vma.vm_start);
+      if (obs && vma.vm_start > start && pol_.emulates_soft_dirty_with_uffd_wp())
+        obs->sd_reset(start, vma.vm_start);
+      return err(EPERM);
+    }
     const pfn_t s0 = std::max(start, vma.vm_start), e0 = std::min(end, vma.vm_end);
     if (vec_len == 0) {
       // No output vector: output is a no-op; with WP the fast path protects every PTE in

@@ -49,12 +49,14 @@ int kernel::uffd_register(pfn_t start, pfn_t end) {
   return 0;
 }
 
-void kernel::uffd_writeprotect(pfn_t start, pfn_t end) {
+void kernel::uffd_writeprotect(pfn_t start, pfn_t end, bool consumer_setup) {
   // UFFDIO_WRITEPROTECT: mwriteprotect_range over every VMA of the range.
   for (const vma_ref& v : mm.vmas_in(start, end))
     uffd_wp_range(v, std::max(start, v.vm_start), std::min(end, v.vm_end));
   if (obs) obs->wp_reset(start, end);
-  if (obs && pol_.emulates_soft_dirty_with_uffd_wp()) obs->sd_reset(start, end);
+  // Under the uffd-wp design a write-protect is its consumer's clear of that range, except when
+  // the consumer only arms a new mapping (which must still read as new).
+  if (obs && pol_.emulates_soft_dirty_with_uffd_wp() && !consumer_setup) obs->sd_reset(start, end);
 }
 
 Result kernel::uffd_wp(std::uint64_t addr, std::uint64_t len) {
@@ -75,7 +77,7 @@ void kernel::consumer_track_new(pfn_t start, pfn_t end, bool protect) {
   // written). A VMA the kernel refuses (VM_SPECIAL) stays untracked: its pages read written.
   if (!pol_.emulates_soft_dirty_with_uffd_wp()) return;
   if (uffd_register(start, end)) return;
-  if (protect) uffd_writeprotect(start, end);
+  if (protect) uffd_writeprotect(start, end, true);
 }
 
 }  // namespace sdmc

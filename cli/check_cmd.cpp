@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/mutant_option.hpp"
 #include "cli/report.hpp"
 #include "model/mutant.hpp"
 #include "model/policy.hpp"
@@ -83,16 +84,9 @@ int run(const check_args& a) {
   auto named = policies_named(names, "check");
   if (!named) return 2;
   std::vector<std::unique_ptr<policy>> pols = std::move(*named);
-  mutant bug = mutant::none;
-  if (!a.mutant_name.empty()) {
-    auto m = mutant_by_name(a.mutant_name);
-    if (!m) {
-      fmt::print(stderr, "sdmc check: unknown mutant '{}'; the catalogue:\n", a.mutant_name);
-      for (const mutant_info& i : mutant_catalogue) fmt::print(stderr, "  {:34} {}\n", i.name, i.history);
-      return 2;
-    }
-    bug = *m;
-  }
+  const auto parsed = parse_mutant_option(a.mutant_name, "sdmc check");
+  if (!parsed) return 2;
+  const mutant bug = *parsed;
   if (a.cases == 0 || a.ops == 0) {
     fmt::print(stderr, "sdmc check: --cases and --ops must be at least 1\n");
     return 2;

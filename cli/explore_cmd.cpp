@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/mutant_option.hpp"
 #include "model/mutant.hpp"
 #include "model/policy.hpp"
 #include "sim/explorer.hpp"
@@ -83,16 +84,9 @@ int run(const explore_args& a) {
   o.swap = !a.no_swap;
   o.max_states = a.max_states;
   o.soundness_is_finding = a.policy == "upstream-6.12";
-  if (!a.mutant_name.empty()) {
-    auto m = mutant_by_name(a.mutant_name);
-    if (!m) {
-      std::string known;
-      for (const mutant_info& i : mutant_catalogue) known += (known.empty() ? "" : ", ") + std::string(i.name);
-      fmt::print(stderr, "sdmc explore: --mutant: unknown mutant '{}' (known: {})\n", a.mutant_name, known);
-      return 2;
-    }
-    o.bug = *m;
-  }
+  const auto parsed = parse_mutant_option(a.mutant_name, "sdmc explore");
+  if (!parsed) return 2;
+  o.bug = *parsed;
   std::size_t alphabet = 0;
   try {
     alphabet = make_alphabet(o).size();

@@ -1,9 +1,10 @@
-// sdmc maps TRACE [--at LINE] [--policy NAME]
+// sdmc maps TRACE [--at LINE] [--policy NAME] [--mutant NAME]
 #include <fmt/format.h>
 
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/mutant_option.hpp"
 #include "cli/report.hpp"
 #include "model/policy.hpp"
 #include "sim/replay.hpp"
@@ -15,6 +16,7 @@ struct maps_args {
   std::string trace;
   int at = 0;  // 0: the end of the trace
   std::string policy = "upstream-6.12";
+  std::string mutant;  // model/mutant.hpp; empty: none
 };
 
 int run(const maps_args& a) {
@@ -23,6 +25,8 @@ int run(const maps_args& a) {
     fmt::print(stderr, "sdmc maps: unknown policy '{}'\n", a.policy);
     return 2;
   }
+  const auto bug = parse_mutant_option(a.mutant, "sdmc maps");
+  if (!bug) return 2;
   trace::Trace t;
   try {
     t = trace::parse_file(a.trace);
@@ -33,6 +37,7 @@ int run(const maps_args& a) {
   replay_options opt;
   opt.expectations_are_failures = opt.results_are_failures = false;
   replayer r(t, *pol, opt);
+  r.k.mm.bug = *bug;
   for (const trace::Line& l : t.lines) {
     if (a.at && l.lineno > a.at) break;
     r.step(l);
@@ -56,6 +61,7 @@ void add_maps(CLI::App& app, int& exit_code) {
   cmd->add_option("trace", args->trace, "sdtrace file")->required();
   cmd->add_option("--at", args->at, "replay up to and including this line");
   cmd->add_option("--policy", args->policy, "soft-dirty design to model");
+  cmd->add_option("--mutant", args->mutant, "switch one historical bug into the model (model/mutant.hpp)");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/mutant_option.hpp"
 #include "cli/report.hpp"
 #include "model/policy.hpp"
 #include "sim/replay.hpp"
@@ -15,7 +16,7 @@ namespace {
 struct replay_args {
   std::vector<std::string> traces;
   std::string policy = "upstream-6.12";
-  std::string mutant_name;  // a historical bug switched in (model/mutant.hpp), "" for none
+  std::string mutant;  // model/mutant.hpp; empty: none
   bool json = false;
 };
 
@@ -43,16 +44,9 @@ int run(const replay_args& a) {
                fmt::join(policy_names(), ", "));
     return 2;
   }
+  const auto bug = parse_mutant_option(a.mutant, "sdmc replay");
+  if (!bug) return 2;
   const bool baseline = a.policy == "upstream-6.12";
-  mutant bug = mutant::none;
-  if (!a.mutant_name.empty()) {
-    auto m = mutant_by_name(a.mutant_name);
-    if (!m) {
-      fmt::print(stderr, "sdmc replay: --mutant: unknown mutant '{}'\n", a.mutant_name);
-      return 2;
-    }
-    bug = *m;
-  }
   int rc = 0;
   nlohmann::json all = nlohmann::json::array();
   for (const std::string& path : a.traces) {
@@ -67,13 +61,14 @@ int run(const replay_args& a) {
     replay_options opt;
     opt.expectations_are_failures = opt.results_are_failures = baseline;
     replayer r(t, *pol, opt);
-    r.k.mm.bug = bug;
+    r.k.mm.bug = *bug;
     for (const trace::Line& l : t.lines) r.step(l);
     r.finish();
     if (!r.failures.empty() && rc == 0) rc = 1;
     if (a.json) {
       all.push_back({{"path", path},
                      {"policy", a.policy},
+                     {"mutant", std::string(mutant_name(*bug))},
                      {"verdict", verdict_of(r)},
                      {"failures", checks_json(r.failures)},
                      {"differences", checks_json(r.differences)},
@@ -88,8 +83,10 @@ int run(const replay_args& a) {
     }
     fmt::print("{}: {} under {} ({} lines; false negatives {}, lost new mappings {}, false "
                "positives {}, kernel gaps {})\n",
-               path, verdict_of(r), a.policy, t.lines.size(), r.ghost.sd.false_negatives,
-               r.ghost.sd.lost_new_mappings, r.ghost.sd.false_positives, r.ghost.sd.kernel_gaps);
+               path, verdict_of(r),
+               *bug == mutant::none ? a.policy : a.policy + " with mutant " + a.mutant,
+               t.lines.size(), r.ghost.sd.false_negatives, r.ghost.sd.lost_new_mappings,
+               r.ghost.sd.false_positives, r.ghost.sd.kernel_gaps);
     print_checks("FAILED", r.failures, path);
     print_checks("differs", r.differences, path);
   }
@@ -103,7 +100,7 @@ void add_replay(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("replay", "Replay sdtrace files on the model and check them");
   cmd->add_option("traces", args->traces, "sdtrace files")->required();
   cmd->add_option("--policy", args->policy, "soft-dirty design to model");
-  cmd->add_option("--mutant", args->mutant_name, "switch one historical bug into the model");
+  cmd->add_option("--mutant", args->mutant, "switch one historical bug into the model (model/mutant.hpp)");
   cmd->add_flag("--json", args->json, "machine-readable output");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }

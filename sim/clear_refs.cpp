@@ -18,7 +18,10 @@ Result kernel::clear_refs() {
   // First the VMAs: the policy clears the flag, and vm_page_prot is recomputed only for VMAs
   // it changed (write-notify comes back for shared mappings).
   mm.update_each_vma([&](pfn_t s, pfn_t e, vma_value& v) {
-    if (pol_.clear_vma(mm, v, s, e)) v.page_prot_write = page_prot_write(vma_ref{s, e, v});
+    // mutant no_writenotify_after_clear: before 64e455079e1b clear_refs_write did not call
+    // vma_set_page_prot after clearing VM_SOFTDIRTY.
+    if (pol_.clear_vma(mm, v, s, e) && mm.bug != mutant::no_writenotify_after_clear)
+      v.page_prot_write = page_prot_write(vma_ref{s, e, v});
   });
   // Then the walk: clear_soft_dirty write-protects and cleans every present PTE (the pinned
   // exception is out of scope: no DMA pins in the model) and cleans every swap entry and

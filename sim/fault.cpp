@@ -93,6 +93,9 @@ void kernel::fault_run(const vma_ref& vma, pfn_t s, pfn_t e, const pte_t& pte, b
       n.kind = pte_kind::present;
       n.page = pte_page::anon;
       n.dirty = false;
+      // mutant swap_loses_soft_dirty: before 179ef71cbc08 do_swap_page had no
+      // pte_swp_soft_dirty to restore.
+      if (mm.bug == mutant::swap_loses_soft_dirty) n.soft_dirty = false;
       for_each_tracking_run(vma, s, e, [&](pfn_t a, pfn_t b) {
         n.write = pte.anon_exclusive && (vma.v.vm_flags & VM_WRITE) && !pte.uffd_wp &&
                   !needs_sd_wp(vma, a, pte);

@@ -94,6 +94,9 @@ class kernel {
   pagemap_entry pagemap(pfn_t pfn) const;
   // Pages of [start,end) whose bit 55 reads 1, as intervals (cost follows intervals).
   pset soft_dirty_pages(pfn_t start, pfn_t end) const;
+  // The VMA-level part of that (VM_SOFTDIRTY or the policy's per-page state), without the
+  // PTE bits: what the oracle judges alongside the PTEs.
+  pset vma_soft_dirty_pages(pfn_t start, pfn_t end) const;
   // Pages of [start,end) that a non-wp PAGEMAP_SCAN reports PAGE_IS_WRITTEN.
   pset written_pages(pfn_t start, pfn_t end) const;
   // Pages of [start,end) by PTE state.

@@ -56,7 +56,9 @@ void kernel::pageout_range(const vma_ref& vma, pfn_t start, pfn_t end) {
     } else if (mm.has_swap) {
       pte_t n;
       n.kind = pte_kind::swap;
-      n.soft_dirty = p.soft_dirty;
+      // mutant swap_loses_soft_dirty: before 179ef71cbc08 try_to_unmap_one had no
+      // _PAGE_SWP_SOFT_DIRTY to carry the bit into the swap entry.
+      n.soft_dirty = p.soft_dirty && mm.bug != mutant::swap_loses_soft_dirty;
       n.uffd_wp = p.uffd_wp;
       n.anon_exclusive = p.anon_exclusive;
       changes.push_back({s, e, n});

@@ -76,6 +76,8 @@ Result kernel::sys_mmap(const trace::Mmap& op) {
     v.file_ro = op.file->ro;
   }
   v.vm_flags = pol_.proposed_new_flags(mm, vm_flags);
+  // mutant new_vma_not_soft_dirty: before d9104d1ca966 no new mapping carried VM_SOFTDIRTY.
+  if (mm.bug == mutant::new_vma_not_soft_dirty) v.vm_flags &= ~VM_SOFTDIRTY;
   v.pgoff_delta = std::int64_t(pgoff) - std::int64_t(start);
 
   if (replaces) {
@@ -102,7 +104,9 @@ Result kernel::sys_mmap(const trace::Mmap& op) {
   }
   // __mmap_region:1565-1574: the resulting VMA, merged neighbours included, is soft-dirty;
   // then vma_set_page_prot.
-  pol_.mark_new(vma->v, vma->vm_start, vma->vm_end, start, end);
+  // mutant new_vma_not_soft_dirty: __mmap_region did not mark the new VMA (before d9104d1ca966).
+  if (mm.bug != mutant::new_vma_not_soft_dirty)
+    pol_.mark_new(vma->v, vma->vm_start, vma->vm_end, start, end);
   vma->v.page_prot_write = page_prot_write(*vma);
   if (merged) mm.set_vma(vma->vm_start, vma->vm_end, vma->v);
   else mm.insert_vma(vma->vm_start, vma->vm_end, vma->v);
@@ -142,6 +146,8 @@ Result kernel::sys_brk(std::uint64_t old_brk, std::uint64_t new_brk) {
   vma_value v;
   v.vm_flags = pol_.proposed_new_flags(
       mm, VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT);
+  // mutant new_vma_not_soft_dirty: before d9104d1ca966 do_brk set no VM_SOFTDIRTY either.
+  if (mm.bug == mutant::new_vma_not_soft_dirty) v.vm_flags &= ~VM_SOFTDIRTY;
   v.pgoff_delta = 0;  // pgoff = addr >> PAGE_SHIFT
   auto prev = mm.vma_prev(oldbrk);
   std::optional<vma_ref> vma;
@@ -154,7 +160,8 @@ Result kernel::sys_brk(std::uint64_t old_brk, std::uint64_t new_brk) {
     vma = vma_ref{oldbrk, newbrk, v};
   }
   // do_brk_flags:1858: the whole brk VMA, old part included, becomes soft-dirty.
-  pol_.mark_new(vma->v, vma->vm_start, vma->vm_end, oldbrk, newbrk);
+  if (mm.bug != mutant::new_vma_not_soft_dirty)  // mutant new_vma_not_soft_dirty (do_brk)
+    pol_.mark_new(vma->v, vma->vm_start, vma->vm_end, oldbrk, newbrk);
   mm.update_vma(vma->vm_start, vma->v);
   if (obs) obs->mapped_new(oldbrk, newbrk);
   consumer_track_new(oldbrk, newbrk, true);

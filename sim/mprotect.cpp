@@ -6,7 +6,12 @@ namespace sdmc {
 bool kernel::can_change_pte_writable(const vma_ref& vma, pfn_t pfn, const pte_t& pte) const {
   // mm/mprotect.c:can_change_pte_writable
   if (!(vma.v.vm_flags & VM_WRITE)) return false;
-  if (needs_sd_wp(vma, pfn, pte)) return false;                  // soft-dirty needs the fault
+  // mutant can_change_pte_writable_inverted: before 76aefad628aa the test read
+  // `(vm_flags & VM_SOFTDIRTY) && !pte_soft_dirty(pte)`, i.e. it fired when tracking was off.
+  const bool sd_wp = mm.bug == mutant::can_change_pte_writable_inverted
+                         ? !pol_.tracking_enabled(mm, vma, pfn) && !pte.soft_dirty
+                         : needs_sd_wp(vma, pfn, pte);
+  if (sd_wp) return false;                                         // soft-dirty needs the fault
   if ((vma.v.vm_flags & VM_UFFD_WP) && pte.uffd_wp) return false;  // so does uffd-wp
   if (!(vma.v.vm_flags & VM_SHARED)) return pte.page == pte_page::anon && pte.anon_exclusive;
   return pte.dirty;  // MAP_SHARED: "clean" may mean the fs still wants a write fault

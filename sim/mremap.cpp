@@ -59,7 +59,8 @@ void kernel::move_page_tables(pfn_t old_addr, pfn_t new_addr, pfn_t len, bool cl
     mm.update_ptes(new_addr, new_addr + extent, [&](const pte_t& p) {
       if (clear_uffd && p.kind == pte_kind::marker) return pte_t{};
       pte_t n = p;
-      n.soft_dirty = true;
+      // mutant mremap_move_not_soft_dirty: move_ptes without move_soft_dirty_pte.
+      n.soft_dirty = p.soft_dirty || mm.bug != mutant::mremap_move_not_soft_dirty;
       if (clear_uffd) n.uffd_wp = false;
       return n;
     });

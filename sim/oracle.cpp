@@ -104,19 +104,18 @@ sweep_result sweep(const std::array<ivec, NLISTS>& lists, bool need_tracked, boo
 // pages are always mapped (unmapped() forgets them), so "mapped" needs no list of its own.
 void sd_lists(const kernel& k, std::array<ivec, NLISTS>& l) {
   const policy& pol = k.pol();
-  k.mm.for_each_vma(0, ALL, [&](const vma_ref& v) {
-    if (pol.emulates_soft_dirty_with_uffd_wp()) {
-      // The uffd-wp design: bit 55 reads as PAGE_IS_WRITTEN.
+  const bool uffd = pol.emulates_soft_dirty_with_uffd_wp();
+  if (uffd) {
+    // The uffd-wp design: bit 55 reads as PAGE_IS_WRITTEN.
+    k.mm.for_each_vma(0, ALL, [&](const vma_ref& v) {
       for (const auto& iv : k.written_pages(v.vm_start, v.vm_end)) l[BIT_PTE].push_back(iv);
-      return;
-    }
-    if (pol.has_page_granular_state()) {
-      for (const auto& iv : pol.vma_dirty_pages(k.mm, v)) l[BIT_VMA].push_back(iv);
-    } else if (pol.vma_reports_dirty(k.mm, v, v.vm_start)) {
-      l[BIT_VMA].push_back(prange(v.vm_start, v.vm_end));
-    }
-  });
-  const bool pte_bits = !pol.emulates_soft_dirty_with_uffd_wp();
+    });
+  } else {
+    // The VMA-level bit comes from the kernel's pagemap code, so that a pagemap mutant
+    // (model/mutant.hpp) is judged as the kernel would report it.
+    for (const auto& iv : k.vma_soft_dirty_pages(0, ALL)) l[BIT_VMA].push_back(iv);
+  }
+  const bool pte_bits = !uffd;
   k.mm.for_each_pte(0, ALL, [&](pfn_t b, pfn_t e, const pte_t& p) {
     if (pte_bits && p.soft_dirty) l[BIT_PTE].push_back(prange(b, e));
     if ((p.is_present() && p.page != pte_page::zero) || p.kind == pte_kind::swap)

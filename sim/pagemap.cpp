@@ -53,10 +53,12 @@ pset kernel::swapped_pages(pfn_t start, pfn_t end, bool real_swap_only) const {
 
 pagemap_entry kernel::pagemap(pfn_t pfn) const {
   pagemap_entry e;
+  const pte_t p = mm.pte_at(pfn);
+  // Bit 55 from the same rule as soft_dirty_pages (pte_to_pagemap_entry, pagemap_pte_hole).
+  e.soft_dirty = boost::icl::contains(vma_soft_dirty_pages(pfn, pfn + 1), pfn) ||
+                 (!p.is_none() && p.soft_dirty);
   auto vma = mm.find_vma(pfn);
   if (!vma) return e;  // outside any VMA: all 64 bits are 0
-  const pte_t p = mm.pte_at(pfn);
-  e.soft_dirty = pol_.vma_reports_dirty(mm, *vma, pfn) || (!p.is_none() && p.soft_dirty);
   e.written = scan_written(*vma, pfn);
   if (pol_.emulates_soft_dirty_with_uffd_wp()) e.soft_dirty = e.written;  // bit 55 := WRITTEN
   if (p.is_present()) {
@@ -73,16 +75,48 @@ pagemap_entry kernel::pagemap(pfn_t pfn) const {
   return e;
 }
 
+pset kernel::vma_soft_dirty_pages(pfn_t start, pfn_t end) const {
+  // The VMA's part of bit 55 (fs/proc/task_mmu.c:pte_to_pagemap_entry and pagemap_pte_hole):
+  // VM_SOFTDIRTY, or the policy's own per-page state; addresses outside every VMA read 0.
+  pset vmas;
+  if (pol_.emulates_soft_dirty_with_uffd_wp()) return vmas;  // bit 55 := PAGE_IS_WRITTEN
+  auto at = vmas.end();
+  auto add_vma = [&](const vma_ref& vma, pfn_t s, pfn_t e) {
+    if (pol_.has_page_granular_state()) {
+      for (const auto& iv : pol_.vma_dirty_pages(mm, vma) & prange(s, e)) at = vmas.add(at, iv);
+    } else if (pol_.vma_reports_dirty(mm, vma, vma.vm_start)) {
+      at = vmas.add(at, prange(s, e));
+    }
+  };
+  // mutant gap_uses_next_vma_flag: before 62c98294410d pagemap_pte_hole reported an unmapped
+  // gap with the VM_SOFTDIRTY of find_vma(addr), the next VMA above it.
+  const bool gap_bug = mm.bug == mutant::gap_uses_next_vma_flag;
+  auto add_gap = [&](const vma_ref& next, pfn_t s, pfn_t e) {
+    if (s < e && pol_.vma_reports_dirty(mm, next, next.vm_start)) at = vmas.add(at, prange(s, e));
+  };
+  pfn_t covered = start;
+  mm.for_each_vma(start, end, [&](const vma_ref& vma) {
+    const pfn_t s = std::max(start, vma.vm_start), e = std::min(end, vma.vm_end);
+    if (gap_bug) add_gap(vma, covered, s);
+    covered = e;
+    if (mm.bug == mutant::pte_hole_ignores_vma) {
+      // mutant pte_hole_ignores_vma: before v3.17 pagemap_pte_hole reported a range without a
+      // page table as not present and clean, whatever VM_SOFTDIRTY said.
+      mm.for_each_table_run(s, e, [&](pfn_t a, pfn_t b, bool table) {
+        if (table) add_vma(vma, a, b);
+      });
+    } else {
+      add_vma(vma, s, e);
+    }
+  });
+  if (gap_bug && covered < end)
+    if (auto next = mm.find_vma_from(covered)) add_gap(*next, covered, end);
+  return vmas;
+}
+
 pset kernel::soft_dirty_pages(pfn_t start, pfn_t end) const {
   if (pol_.emulates_soft_dirty_with_uffd_wp()) return written_pages(start, end);
-  pset vmas, ptes;
-  const prange window(start, end);
-  auto at = vmas.end();
-  mm.for_each_vma(start, end, [&](const vma_ref& vma) {
-    if (pol_.has_page_granular_state()) vmas += pol_.vma_dirty_pages(mm, vma) & window;
-    else if (pol_.vma_reports_dirty(mm, vma, vma.vm_start))
-      at = vmas.add(at, prange(std::max(start, vma.vm_start), std::min(end, vma.vm_end)));
-  });
+  pset vmas = vma_soft_dirty_pages(start, end), ptes;
   auto pat = ptes.end();
   mm.for_each_pte(start, end, [&](pfn_t s, pfn_t e, const pte_t& p) {
     if (p.soft_dirty) pat = ptes.add(pat, prange(s, e));

@@ -157,7 +157,11 @@ bool kernel::page_prot_write(const vma_ref& vma) const {
   // or uffd-wp needs write faults. Private mappings always get the COW (read-only) protection.
   vm_flags_t f = vma.v.vm_flags;
   if ((f & (VM_WRITE | VM_SHARED)) != (VM_WRITE | VM_SHARED)) return false;
-  return !(pol_.vma_wants_sd_writenotify(mm, vma) || (f & VM_UFFD_WP));
+  // mutant no_writenotify_after_clear: before 64e455079e1b vma_wants_writenotify had no
+  // soft-dirty clause.
+  const bool sd =
+      mm.bug != mutant::no_writenotify_after_clear && pol_.vma_wants_sd_writenotify(mm, vma);
+  return !(sd || (f & VM_UFFD_WP));
 }
 
 void kernel::vma_set_page_prot(pfn_t vm_start) {

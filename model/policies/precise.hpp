@@ -11,6 +11,7 @@ namespace sdmc {
 class precise : public upstream_612 {
  public:
   std::string_view name() const override { return "precise"; }
+  bool keeps_writes_tracked() const override { return true; }  // upstream_612 does not
   bool flags_mergeable(const mm_struct& mm, vm_flags_t a, vm_flags_t b) const override;
   vm_flags_t proposed_new_flags(const mm_struct& mm, vm_flags_t flags) const override;
   bool remerge_after_clear_refs() const override { return true; }

@@ -11,6 +11,7 @@ namespace sdmc {
 class sticky : public upstream_612 {
  public:
   std::string_view name() const override { return "sticky"; }
+  bool keeps_writes_tracked() const override { return true; }  // upstream_612 does not
   vm_flags_t merged_flags(merge_path path, vm_flags_t flags,
                           std::span<const vma_value> parts) const override;
 };

@@ -16,6 +16,7 @@ class uffd_wp : public upstream_612 {
  public:
   std::string_view name() const override { return "uffd-wp"; }
   bool emulates_soft_dirty_with_uffd_wp() const override { return true; }
+  bool keeps_writes_tracked() const override { return true; }  // upstream_612 does not
 };
 
 }  // namespace sdmc

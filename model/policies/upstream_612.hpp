@@ -14,6 +14,7 @@ class upstream_612 : public policy {
   void mark_new(vma_value& v, pfn_t vm_start, pfn_t vm_end, pfn_t new_start,
                 pfn_t new_end) const override;
   bool clear_vma(mm_struct& mm, vma_value& v, pfn_t vm_start, pfn_t vm_end) const override;
+  bool keeps_writes_tracked() const override { return false; }  // semantics 2.4
 };
 
 }  // namespace sdmc

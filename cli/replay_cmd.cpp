@@ -1,4 +1,4 @@
-// sdmc replay TRACE... [--policy NAME] [--json]
+// sdmc replay TRACE... [--policy NAME] [--droppable DESIGN] [--json]
 #include <fmt/format.h>
 
 #include <iostream>
@@ -15,6 +15,7 @@ namespace {
 struct replay_args {
   std::vector<std::string> traces;
   std::string policy = "upstream-6.12";
+  std::string droppable = "swapbacked";
   bool json = false;
 };
 
@@ -42,6 +43,14 @@ int run(const replay_args& a) {
                fmt::join(policy_names(), ", "));
     return 2;
   }
+  const auto droppable = droppable_design_by_name(a.droppable);
+  if (!droppable) {
+    std::vector<std::string_view> known;
+    for (const auto& d : droppable_designs) known.push_back(d.name);
+    fmt::print(stderr, "sdmc replay: unknown droppable design '{}' (known: {})\n", a.droppable,
+               fmt::join(known, ", "));
+    return 2;
+  }
   const bool baseline = a.policy == "upstream-6.12";
   int rc = 0;
   nlohmann::json all = nlohmann::json::array();
@@ -56,6 +65,7 @@ int run(const replay_args& a) {
     }
     replay_options opt;
     opt.expectations_are_failures = opt.results_are_failures = baseline;
+    opt.droppable = *droppable;
     replayer r(t, *pol, opt);
     for (const trace::Line& l : t.lines) r.step(l);
     r.finish();
@@ -91,6 +101,8 @@ void add_replay(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("replay", "Replay sdtrace files on the model and check them");
   cmd->add_option("traces", args->traces, "sdtrace files")->required();
   cmd->add_option("--policy", args->policy, "soft-dirty design to model");
+  cmd->add_option("--droppable", args->droppable,
+                  "droppable design: swapbacked (Linux 6.12, the default) or dirty-skip (July 2024)");
   cmd->add_flag("--json", args->json, "machine-readable output");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }

@@ -3,6 +3,9 @@
 // mm/vmscan.c:shrink_folio_list, mm/memory.c:zap_present_folio_ptes, mm/shmem.c.
 // Each droppable scenario runs under both designs (model/droppable.hpp): Linux 6.12's
 // "swapbacked" and the July 2024 "dirty-skip", which must look the same from userspace.
+#include <filesystem>
+
+#include "sim/generator.hpp"
 #include "tests/scenario.hpp"
 
 namespace sdmc::test {
@@ -228,6 +231,73 @@ TEST(shmem_dirty, dirty_skip_moves_dirty_bits_of_every_vma_that_is_not_droppable
   s.reclaim(m, 1);
   EXPECT_TRUE(in(file_of(s, "m").cached, 0));
   EXPECT_TRUE(in(file_of(s, "m").written, 0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// dirty-skip is invisible from userspace: the same results, expectations and pagemap bits as
+// 6.12 on every example trace and on generated droppable/shmem/reclaim traces.
+
+std::vector<std::string> run_both(const trace::Trace& t, const pset& pages) {
+  auto pol = make_policy("upstream-6.12");
+  std::vector<std::string> differences;
+  replay_options o6, od;
+  od.droppable = droppable_design::dirty_skip;
+  replayer a(t, *pol, o6), b(t, *pol, od);
+  for (const trace::Line& l : t.lines) {
+    a.step(l);
+    b.step(l);
+    if (!(a.results.back() == b.results.back()))
+      differences.push_back("line " + std::to_string(l.lineno) + ": result");
+    for (const auto& iv : pages)
+      for (pfn_t p = iv.lower(); p < iv.upper(); ++p)
+        if (!(a.k.pagemap(p) == b.k.pagemap(p)))
+          differences.push_back("line " + std::to_string(l.lineno) + ": page " + hex(pfn_to_addr(p)));
+  }
+  a.finish();
+  b.finish();
+  if (!b.failures.empty()) differences.push_back("a failed expectation under dirty-skip");
+  if (!(a.ghost.sd == b.ghost.sd)) differences.push_back("oracle counts");
+  return differences;
+}
+
+TEST(dirty_skip, agrees_with_6_12_on_every_example_trace) {
+  namespace fs = std::filesystem;
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(SDMC_SOURCE_DIR) / "traces" / "examples")) {
+    if (e.path().extension() != ".sdt") continue;
+    const trace::Trace t = trace::parse_file(e.path().string());
+    EXPECT_EQ(run_both(t, touched_pages(t)), std::vector<std::string>{}) << e.path();
+    ++n;
+  }
+  EXPECT_GT(n, 0);
+}
+
+TEST(dirty_skip, agrees_with_6_12_on_generated_droppable_and_shmem_traces) {
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    const generator_options o = droppable_mix(seed, 200, 32);
+    const trace::Trace t = generate_trace(o);
+    pset window;
+    window += prange(addr_to_pfn(o.base), addr_to_pfn(o.base) + o.pages);
+    EXPECT_EQ(run_both(t, window), std::vector<std::string>{}) << "seed " << seed;
+  }
+}
+
+TEST(dirty_skip, the_droppable_mix_generates_what_it_is_for) {
+  // The knob: half the anonymous mmaps droppable, shmem mappings, reclaim and reads.
+  const trace::Trace t = generate_trace(droppable_mix(7, 2000, 32));
+  int droppable = 0, shared = 0, reclaim = 0, read = 0;
+  for (const trace::Line& l : t.lines) {
+    if (const auto* m = std::get_if<trace::Mmap>(&l.op)) {
+      droppable += m->sharing == trace::Sharing::Droppable;
+      shared += m->sharing == trace::Sharing::Shared;
+    }
+    reclaim += std::holds_alternative<trace::Reclaim>(l.op);
+    read += std::holds_alternative<trace::Read>(l.op);
+  }
+  EXPECT_GT(droppable, 60);  // ~ 2000 * 12/112 / 2
+  EXPECT_GT(shared, 150);    // ~ 2000 * 12/112
+  EXPECT_GT(reclaim, 150);
+  EXPECT_GT(read, 150);
 }
 
 // ---------------------------------------------------------------------------------------------

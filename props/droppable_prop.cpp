@@ -165,6 +165,14 @@ struct snapshot {
   std::vector<memfile> files;
 };
 
+bool same_vmas(const std::vector<vma_ref>& a, const std::vector<vma_ref>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t v = 0; v < a.size(); ++v)
+    if (a[v].vm_start != b[v].vm_start || a[v].vm_end != b[v].vm_end || a[v].flags() != b[v].flags())
+      return false;
+  return true;
+}
+
 snapshot snap(const kernel& k) {
   snapshot s;
   for (pfn_t p = WIN_LO; p < WIN_HI; ++p) s.pages.push_back(k.pagemap(p));
@@ -233,18 +241,18 @@ struct sut {
     violation = "under " + configs_[i].name() + ", after line " + std::to_string(lines.size()) +
                 " `" + trace::format_line(lines.back()) + "`: " + what;
     if (throw_on_violation) {
-      last_failure() = {*violation, trace_text()};
+      last_failure() = {*violation, trace_text(configs_[i])};
       RC_FAIL(*violation);
     }
   }
 
-  std::string trace_text() const {
+  std::string trace_text(const config& c) const {
     trace::Trace t = header;
     t.lines = lines;
-    std::string out = "# a counterexample found by props/droppable_prop.cpp under " +
-                      configs_[0].name() + "\n";
-    if (configs_[0].droppable != droppable_design::swapbacked)
-      out += "# replay with --droppable " + std::string(droppable_design_name(configs_[0].droppable)) + "\n";
+    std::string out = "# a counterexample found by props/droppable_prop.cpp under " + c.name() + "\n";
+    if (c.droppable != droppable_design::swapbacked)
+      out += "# replay with --droppable " + std::string(droppable_design_name(c.droppable)) + "\n";
+    if (c.bug != mutant::none) out += "# (with the mutant " + std::string(mutant_name(c.bug)) + ")\n";
     return out + trace::write(t);
   }
 
@@ -418,7 +426,7 @@ void reclaim_is_local(sut& t, std::size_t i, const snapshot& before, const trace
       return t.fail(i, "droppable page " + hex(pfn_to_addr(p)) + " changed but stayed present");
   }
   if (!(after.files == before.files)) return t.fail(i, "the page cache of a memory file changed");
-  if (after.vmas.size() != before.vmas.size()) return t.fail(i, "the VMAs changed");
+  if (!same_vmas(after.vmas, before.vmas)) return t.fail(i, "the VMAs changed");
 }
 
 // 4. A page stored to through a shared mapping holds data until a hole is punched: its folio
@@ -453,11 +461,7 @@ void dirty_skip_is_exact(sut& t, std::size_t i, const snapshot&, const trace::Li
   for (pfn_t p = WIN_LO; p < WIN_HI; ++p)
     if (!(sa.pages[p - WIN_LO] == sb.pages[p - WIN_LO]))
       return t.fail(i, "page " + hex(pfn_to_addr(p)) + " reads other pagemap bits than under swapbacked");
-  if (sa.vmas.size() != sb.vmas.size()) return t.fail(i, "the VMA count differs from swapbacked");
-  for (std::size_t v = 0; v < sa.vmas.size(); ++v)
-    if (sa.vmas[v].vm_start != sb.vmas[v].vm_start || sa.vmas[v].vm_end != sb.vmas[v].vm_end ||
-        sa.vmas[v].flags() != sb.vmas[v].flags())
-      return t.fail(i, "a VMA differs from swapbacked");
+  if (!same_vmas(sa.vmas, sb.vmas)) return t.fail(i, "the VMAs differ from swapbacked");
   for (std::size_t f = 0; f < sa.files.size(); ++f)
     if (!(sa.files[f].cached == sb.files[f].cached) || !(sa.files[f].swapped == sb.files[f].swapped))
       return t.fail(i, "the page cache differs from swapbacked");

@@ -87,7 +87,10 @@ int run(const replay_args& a) {
     }
     fmt::print("{}: {} under {} ({} lines; false negatives {}, lost new mappings {}, false "
                "positives {}, kernel gaps {})\n",
-               path, verdict_of(r), a.policy, t.lines.size(), r.ghost.sd.false_negatives,
+               path, verdict_of(r),
+               *droppable == droppable_design::swapbacked ? a.policy
+                                                          : a.policy + ", droppable " + a.droppable,
+               t.lines.size(), r.ghost.sd.false_negatives,
                r.ghost.sd.lost_new_mappings, r.ghost.sd.false_positives, r.ghost.sd.kernel_gaps);
     print_checks("FAILED", r.failures, path);
     print_checks("differs", r.differences, path);

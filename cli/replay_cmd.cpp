@@ -1,4 +1,4 @@
-// sdmc replay TRACE... [--policy NAME] [--mutant NAME] [--json]
+// sdmc replay TRACE... [--policy NAME] [--mutant NAME] [--droppable DESIGN] [--json]
 #include <fmt/format.h>
 
 #include <iostream>
@@ -17,6 +17,7 @@ struct replay_args {
   std::vector<std::string> traces;
   std::string policy = "upstream-6.12";
   std::string mutant;  // model/mutant.hpp; empty: none
+  std::string droppable = "swapbacked";
   bool json = false;
 };
 
@@ -46,6 +47,14 @@ int run(const replay_args& a) {
   }
   const auto bug = parse_mutant_option(a.mutant, "sdmc replay");
   if (!bug) return 2;
+  const auto droppable = droppable_design_by_name(a.droppable);
+  if (!droppable) {
+    std::vector<std::string_view> known;
+    for (const auto& d : droppable_designs) known.push_back(d.name);
+    fmt::print(stderr, "sdmc replay: unknown droppable design '{}' (known: {})\n", a.droppable,
+               fmt::join(known, ", "));
+    return 2;
+  }
   const bool baseline = a.policy == "upstream-6.12";
   int rc = 0;
   nlohmann::json all = nlohmann::json::array();
@@ -60,6 +69,7 @@ int run(const replay_args& a) {
     }
     replay_options opt;
     opt.expectations_are_failures = opt.results_are_failures = baseline;
+    opt.droppable = *droppable;
     replayer r(t, *pol, opt);
     r.k.mm.bug = *bug;
     for (const trace::Line& l : t.lines) r.step(l);
@@ -84,7 +94,8 @@ int run(const replay_args& a) {
     fmt::print("{}: {} under {} ({} lines; false negatives {}, lost new mappings {}, false "
                "positives {}, kernel gaps {})\n",
                path, verdict_of(r),
-               *bug == mutant::none ? a.policy : a.policy + " with mutant " + a.mutant,
+               a.policy + (*bug == mutant::none ? "" : " with mutant " + a.mutant) +
+                   (*droppable == droppable_design::swapbacked ? "" : ", droppable " + a.droppable),
                t.lines.size(), r.ghost.sd.false_negatives, r.ghost.sd.lost_new_mappings,
                r.ghost.sd.false_positives, r.ghost.sd.kernel_gaps);
     print_checks("FAILED", r.failures, path);
@@ -101,6 +112,8 @@ void add_replay(CLI::App& app, int& exit_code) {
   cmd->add_option("traces", args->traces, "sdtrace files")->required();
   cmd->add_option("--policy", args->policy, "soft-dirty design to model");
   cmd->add_option("--mutant", args->mutant, "switch one historical bug into the model (model/mutant.hpp)");
+  cmd->add_option("--droppable", args->droppable,
+                  "droppable design: swapbacked (Linux 6.12, the default) or dirty-skip (July 2024)");
   cmd->add_flag("--json", args->json, "machine-readable output");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }

@@ -17,6 +17,7 @@
 #include <optional>
 #include <vector>
 
+#include "model/droppable.hpp"
 #include "model/memfile.hpp"
 #include "model/mutant.hpp"
 #include "model/pte.hpp"
@@ -194,6 +195,7 @@ class mm_struct {
   bool has_swap = false;                        // a swap device is configured (`swap on`)
   bool cleared_refs = false;                    // clear_refs has run at least once (precise)
   mutant bug = mutant::none;                    // a historical bug switched back in (model/mutant.hpp)
+  droppable_design droppable = droppable_design::swapbacked;  // model/droppable.hpp
   // Per-VMA lists of clean sub-ranges of the granular (non_sd_reg) design, keyed by vma_id;
   // maintained by that policy's hooks, empty for the others.
   std::map<std::uint32_t, std::vector<non_sd_reg>> non_sd_regs;

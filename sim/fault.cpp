@@ -58,6 +58,9 @@ void kernel::do_read_fault_file(const vma_ref& vma, pfn_t pfn, bool uffd_wp) {
   if (mm.pte_at(pfn).is_present()) return;
   memfile& f = mm.file(vma.v.file);
   std::uint64_t index = vma.pgoff_at(pfn);
+  // mm/shmem.c:shmem_swapin_folio marks a folio read back from swap dirty (its swap slot is
+  // freed at once, so the page cache holds the only copy).
+  if (boost::icl::contains(f.swapped, index)) f.dirty.add(index);
   f.cached.add(index);
   f.swapped.erase(index);
   // set_pte_range: built from vm_page_prot (writable only for shared VMAs without
@@ -130,11 +133,13 @@ void kernel::fault_run(const vma_ref& vma, pfn_t s, pfn_t e, const pte_t& pte, b
   n.kind = pte_kind::present;
   n.write = n.dirty = n.soft_dirty = true;
   if (shared) {
-    // do_shared_fault / wp_page_shared: the page-cache page itself.
+    // do_shared_fault / wp_page_shared: the page-cache page itself, which
+    // fault_dirty_shared_page marks dirty at once (mm/memory.c:3185-3193).
     n.page = pte_page::file;
     memfile& f = mm.file(vma.v.file);
     const prange idx(vma.pgoff_at(s), vma.pgoff_at(e));
     f.cached += idx;
+    f.dirty += idx;
     f.swapped -= idx;
   } else {
     // do_anonymous_page / do_cow_fault / wp_page_copy / wp_page_reuse: an exclusive anon page.
@@ -168,7 +173,9 @@ Result kernel::access(std::uint64_t addr, std::uint64_t len, bool write) {
         if (!nothing) fault_run(*vma, r.s, r.e, r.p, write);
       }
       if (write) {
-        if (vma->v.file) mm.file(vma->v.file).written += prange(vma->pgoff_at(p), vma->pgoff_at(seg_end));
+        // Stores through a shared mapping reach the file; through a private one, a COW copy.
+        if (vma->v.file && (flags & VM_SHARED))
+          mm.file(vma->v.file).written += prange(vma->pgoff_at(p), vma->pgoff_at(seg_end));
         if (obs) obs->stored(p, seg_end);
       }
     }

@@ -33,7 +33,7 @@ trace::Trace generate_trace(const generator_options& o) {
       m.addr = addr;
       m.len = bytes;
       m.prot = prots[rng.below(5)];
-      m.sharing = rng.below(8) == 0 ? Sharing::Droppable : Sharing::Private;
+      m.sharing = rng.below(8) < o.droppable_eighths ? Sharing::Droppable : Sharing::Private;
       m.fixed = true;
       l.op = m;
     } else if (take(w.munmap)) {
@@ -87,6 +87,24 @@ trace::Trace generate_trace(const generator_options& o) {
     t.lines.push_back(std::move(l));
   }
   return t;
+}
+
+generator_options droppable_mix(std::uint64_t seed, std::uint64_t ops, std::uint64_t pages) {
+  generator_options o;
+  o.seed = seed;
+  o.ops = ops;
+  o.pages = pages;
+  o.max_len = 4;
+  o.droppable_eighths = 4;
+  o.weights = op_weights{12, 6, 4, 20, 6};
+  o.weights.read = 12;
+  o.weights.madvise = 6;
+  o.weights.mremap = 3;
+  o.weights.reclaim = 12;
+  o.weights.shmem_mmap = 12;
+  o.weights.fork = 2;
+  o.weights.epoch = 5;
+  return o;
 }
 
 }  // namespace sdmc

@@ -63,7 +63,12 @@ struct generator_options {
   std::uint64_t min_len = 1, max_len = 7;  // pages per operation
   bool swap = false;
   op_weights weights;
+  unsigned droppable_eighths = 1;  // of the anonymous mmaps (`mmap`), how many eighths are droppable
 };
+
+// A mix for droppable memory and page-cache dirtiness: droppable and shmem mappings, stores
+// through writable PTEs (read, then write), reclaim, munmap/dontneed zaps, hole punches.
+generator_options droppable_mix(std::uint64_t seed, std::uint64_t ops, std::uint64_t pages);
 
 // A trace of `ops` operations inside the window. Lines carry no `= RESULT`: replay computes
 // them. Every op stays inside the window, so any two runs can be compared page by page.

@@ -71,6 +71,8 @@ class kernel {
   mm_struct mm;
   observer* obs = nullptr;
   const policy& pol() const { return pol_; }
+  // The droppable design in effect: mm.droppable, or dirty-skip under its mutant.
+  droppable_design droppable_mode() const;
 
   // --- system calls and accesses (results as the kernel returns them) --------------------
   Result sys_mmap(const trace::Mmap& op);
@@ -171,6 +173,15 @@ class kernel {
   // madvise.cpp
   int madvise_vma(const vma_ref& vma, pfn_t start, pfn_t end, trace::Advice advice);
   void pageout_range(const vma_ref& vma, pfn_t start, pfn_t end);
+
+  // folio_dirty.cpp: the PTE dirty bit, the folio's PG_dirty, and reclaim of page-cache folios
+  enum class dirty_site {
+    zap,      // mm/memory.c:zap_present_folio_ptes
+    reclaim,  // the reclaim walk: mm/rmap.c:try_to_unmap_one (and MGLRU's walk_pte_range)
+  };
+  bool transfers_dirty(const vma_ref& vma, dirty_site site) const;
+  void zap_transfer_dirty(const vma_ref& vma, pfn_t start, pfn_t end);
+  void shrink_file_folio(memfile& f, std::uint64_t index);
   int apply_vma_lock_flags(pfn_t start, pfn_t end, bool lock);
 
   // uffd.cpp

@@ -21,38 +21,46 @@ bool is_flag_advice(Advice a) {
 
 void kernel::pageout_range(const vma_ref& vma, pfn_t start, pfn_t end) {
   // madvise_cold_or_pageout_pte_range + reclaim_pages: only exclusively mapped LRU folios,
-  // never the zero page. try_to_unmap_one then decides per folio:
-  //  - droppable (any) or clean lazyfree: discarded, the PTE becomes none (soft-dirty lost);
-  //  - redirtied lazyfree: kept mapped and swap-backed again;
+  // never the zero page. try_to_unmap_one clears the PTE, moves its dirty bit to the folio
+  // (1809-1810, unless the droppable design skips it: folio_dirty.cpp) and then decides:
+  //  - a folio that is not swap-backed (droppable, or lazyfree after MADV_FREE) is discarded
+  //    when clean, and under 6.12 when droppable even if dirty (1885-1895): the PTE becomes
+  //    none (soft-dirty lost); a redirtied lazyfree folio is kept and swap-backed again;
   //  - private anon: a swap PTE keeping soft-dirty and uffd-wp, only if swap exists;
-  //  - file/shmem: the PTE is cleared (soft-dirty lost), the page leaves for swap if any; a
-  //    uffd-wp protected PTE of a uffd-wp VMA becomes a marker so the tracking survives
-  //    (try_to_unmap_one -> pte_install_uffd_wp_if_needed; never for anonymous VMAs).
+  //  - file/shmem: the PTE is cleared (soft-dirty lost); a uffd-wp protected PTE of a uffd-wp
+  //    VMA becomes a marker so the tracking survives (pte_install_uffd_wp_if_needed; never
+  //    for anonymous VMAs); then shrink_folio_list writes a dirty folio to swap (if any) and
+  //    frees a clean one (shrink_file_folio).
   struct change { pfn_t s, e; pte_t n; };
   std::vector<change> changes;
+  const bool droppable = vma.v.vm_flags & VM_DROPPABLE;
+  const bool drops_dirty = droppable && droppable_mode() == droppable_design::swapbacked;
   mm.for_each_pte(start, end, [&](pfn_t s, pfn_t e, const pte_t& p) {
     if (!p.is_present() || p.page == pte_page::zero) return;
+    const bool folio_dirty = p.dirty && transfers_dirty(vma, dirty_site::reclaim);
     if (p.page == pte_page::file) {
+      memfile& f = mm.file(vma.v.file);
       for (pfn_t q = s; q < e; ++q) {
         std::uint64_t index = vma.pgoff_at(q);
         if (file_mapcount(vma.v.file, index) != 1) continue;
         const bool marker = (vma.v.vm_flags & VM_UFFD_WP) && p.uffd_wp;
         changes.push_back({q, q + 1, marker ? make_marker() : pte_t{}});
         if (obs) obs->zapped_kept(q, q + 1);
-        if (mm.has_swap) {
-          memfile& f = mm.file(vma.v.file);
-          f.cached.erase(index);
-          f.swapped.add(index);
-        }
+        if (folio_dirty) f.dirty.add(index);
+        shrink_file_folio(f, index);
       }
       return;
     }
-    if ((vma.v.vm_flags & VM_DROPPABLE) || (p.lazyfree && !p.dirty)) {
-      changes.push_back({s, e, pte_t{}});
-    } else if (p.lazyfree) {
-      pte_t n = p;
-      n.lazyfree = false;
-      changes.push_back({s, e, n});
+    if (droppable || p.lazyfree) {  // !folio_test_swapbacked
+      if (!folio_dirty || drops_dirty) {
+        changes.push_back({s, e, pte_t{}});
+      } else if (!droppable) {
+        pte_t n = p;
+        n.lazyfree = false;
+        changes.push_back({s, e, n});
+      }
+      // A dirty droppable folio that may not be dropped stays mapped and never becomes
+      // swap-backed (1897-1907); dirty-skip never dirties one, so this is unreachable.
     } else if (mm.has_swap) {
       pte_t n;
       n.kind = pte_kind::swap;
@@ -73,14 +81,10 @@ int kernel::madvise_vma(const vma_ref& vma, pfn_t start, pfn_t end, Advice advic
   vm_flags_t new_flags = flags;
   switch (advice) {
     case Advice::Willneed:
-      // madvise_willneed: shmem brings swapped pages back into the page cache; anon swap-in
-      // readahead fills the swap cache only, so no PTE changes.
-      if (vma.v.file) {
-        memfile& f = mm.file(vma.v.file);
-        pset back = f.swapped & prange(vma.pgoff_at(start), vma.pgoff_at(end));
-        f.cached += back;
-        f.swapped -= back;
-      }
+      // madvise_willneed: anon (swapin_walk_ops) and shmem (shmem_swapin_range) only read
+      // swapped pages into the swap cache (read_swap_cache_async): no PTE changes, and a
+      // shmem page-cache slot keeps its swap entry, which fault-around skips
+      // (filemap_map_pages -> next_uptodate_folio: xa_is_value). Nothing visible changes.
       return 0;
     case Advice::Cold:
     case Advice::Pageout:
@@ -116,8 +120,11 @@ int kernel::madvise_vma(const vma_ref& vma, pfn_t start, pfn_t end, Advice advic
       if (!((flags & VM_SHARED) && (flags & VM_MAYWRITE))) return -EACCES;
       std::uint64_t lo = vma.pgoff_at(start), hi = vma.pgoff_at(end);
       memfile& f = mm.file(vma.v.file);
+      // shmem_fallocate(PUNCH_HOLE) -> shmem_truncate_range: the data is gone, zeros remain.
       f.cached -= prange(lo, hi);
+      f.dirty -= prange(lo, hi);
       f.swapped -= prange(lo, hi);
+      f.written -= prange(lo, hi);
       for (const vma_ref& other : mm.all_vmas()) {
         if (other.v.file != vma.v.file) continue;
         std::int64_t s = std::max<std::int64_t>(std::int64_t(lo) - other.v.pgoff_delta, other.vm_start);

@@ -32,6 +32,7 @@ bool is_baseline_kernel(const Trace& t) {
 replayer::replayer(const Trace& t, const policy& pol, replay_options opt)
     : k(pol, t.swap), trace_(t), opt_(opt) {
   if (opt_.oracle) k.obs = &ghost;
+  k.mm.droppable = opt_.droppable;
   results.reserve(t.lines.size());
   if (!is_baseline_kernel(t)) opt_.results_are_failures = false;
 }

@@ -27,6 +27,8 @@ struct replay_options {
   bool results_are_failures = true;
   // Run the ghost oracle (off: the model alone, for the side-by-side benchmark).
   bool oracle = true;
+  // How droppable memory escapes writeback (model/droppable.hpp); 6.12 by default.
+  droppable_design droppable = droppable_design::swapbacked;
 };
 
 // Steps a trace line by line: the same code serves `replay`, `maps --at` and the properties.

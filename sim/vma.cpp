@@ -174,6 +174,7 @@ void kernel::zap_ptes(const vma_ref& vma, pfn_t start, pfn_t end, bool keep_uffd
   // uffd-wp, a zap that is not an unmap leaves a marker where the PTE was still protected
   // (mm_inline.h:pte_install_uffd_wp_if_needed); anon VMAs never get markers.
   bool markers = keep_uffd_markers && !vma.is_anonymous() && (vma.v.vm_flags & VM_UFFD_WP);
+  zap_transfer_dirty(vma, start, end);
   mm.update_ptes(start, end, [&](const pte_t& p) {
     if (markers && p.uffd_wp) return make_marker();
     return pte_t{};
@@ -198,6 +199,10 @@ int kernel::do_munmap(pfn_t start, pfn_t end) {
 }
 
 void kernel::unmap_region(pfn_t start, pfn_t end) {
+  // unmap_vmas -> zap_pte_range over each VMA of the range.
+  mm.for_each_vma(start, end, [&](const vma_ref& vma) {
+    zap_transfer_dirty(vma, std::max(start, vma.vm_start), std::min(end, vma.vm_end));
+  });
   pol_.on_unmap(mm, start, end);
   mm.clear_ptes(start, end);
   mm.erase_vmas(start, end);

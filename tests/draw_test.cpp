@@ -318,6 +318,20 @@ TEST(draw_storyboard, clear_refs_is_a_changed_edge_dropping_sd) {
   EXPECT_EQ(changed[0]->label, "-sd");
 }
 
+TEST(draw_storyboard, the_first_write_fault_gives_the_vma_an_anon_vma) {
+  // mm/memory.c:do_anonymous_page -> vmf_anon_prepare: the VMA changes, its range does not.
+  const graph g = storyboard_of(seq_d, 4, 4);
+  const node* a = vma(g, 0, 0, r + ps);
+  const node* written = vma(g, 1, 0, r + ps);
+  ASSERT_TRUE(a && written);
+  const auto changed = edges_from(g, a->id, "changed");
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0]->head, written->id);
+  EXPECT_EQ(changed[0]->label, "+anon_vma");
+  // The untouched neighbours are the same VMAs, drawn as such.
+  EXPECT_EQ(edges_from(g, vma_node_id(0, 0, r / ps), "same").size(), 1u);
+}
+
 TEST(draw_lineage, flag_change_names_smaps_mnemonics) {
   EXPECT_EQ(flag_change(VM_READ | VM_WRITE | VM_SOFTDIRTY, VM_READ | VM_WRITE), "-sd");
   EXPECT_EQ(flag_change(VM_READ, VM_READ | VM_WRITE | VM_SOFTDIRTY), "+sd +wr");

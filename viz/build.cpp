@@ -170,31 +170,27 @@ void style_link(edge& e) {
   if (!e.label.empty()) e.a["label"] = e.label;
 }
 
-// The legend: the strip's two rows, each as swatches with their meaning, four to a line.
+// The legend: the strip's two rows, as swatches with their meaning, one block per line of the
+// legend (blocks do not share columns, so each line stays compact).
 std::vector<block> legend() {
-  auto entries = [](const std::string& title, const std::vector<std::pair<std::string, const swatch*>>& items) {
+  auto line = [](const std::string& title, const std::vector<std::pair<std::string, const swatch*>>& items) {
     block b;
     b.cell_border = 0;
-    b.rows.push_back({cell{title, "", "", true, "", 0, 8}});
-    std::vector<cell> row;
+    std::vector<cell> row{cell{title, "", "", true, "", 165, true}};
     for (const auto& [text, s] : items) {
-      row.push_back(coloured(text, *s));
-      row.back().min_width = 22;
+      row.push_back(coloured(text, *s, "", 22));
       row.push_back(cell{s->meaning, "", "", false, "", 0});
-      if (row.size() == 8) b.rows.push_back(std::move(row)), row.clear();
     }
-    if (!row.empty()) b.rows.push_back(std::move(row));
+    b.rows.push_back(std::move(row));
     return b;
   };
-  std::vector<std::pair<std::string, const swatch*>> pm, orc;
-  for (char c : std::string("Dpd.SsMm")) pm.emplace_back(std::string(1, c), &pagemap_colours.at(c));
-  for (const auto& [w, s] : oracle_colours)
-    if (!w.empty() && w != "nw") orc.emplace_back(w, &s);
-  orc.emplace_back("nsr", &nsr_colour);
-  static const swatch count{"#ffffff", "", false, "a run of 6 pages alike"};
-  orc.emplace_back("x6", &count);
-  return {entries("pagemap: top row of each VMA's page strip", pm),
-          entries("oracle: bottom row (since the last clear_refs)", orc)};
+  auto pm = [](char c) { return std::make_pair(std::string(1, c), &pagemap_colours.at(c)); };
+  auto orc = [](const std::string& w) { return std::make_pair(w, &oracle_swatch(w)); };
+  static const swatch count{"#ffffff", "", true, "a run of 6 pages alike"};
+  return {line("pagemap (top row)", {pm('D'), pm('p'), pm('d'), pm('.')}),
+          line("", {pm('S'), pm('s'), pm('M'), pm('m')}),
+          line("oracle (bottom row)", {orc("FN"), orc("LOST"), orc("FP")}),
+          line("since clear_refs", {orc("w"), orc("n"), {"nsr", &nsr_colour}, {"x6", &count}})};
 }
 
 }  // namespace

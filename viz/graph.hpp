@@ -22,7 +22,7 @@ struct cell {
   bool bold = false;
   std::string tooltip;  // shown on hover in SVG
   int min_width = 0;    // points, 0 for the text's width
-  int span = 1;         // columns
+  bool left = false;    // align the text left (centred otherwise)
 };
 
 // A block is a table of its own inside the node's label; its rows share columns, so a block
@@ -68,7 +68,7 @@ struct cluster {
 struct graph {
   std::string name = "sdmc";
   std::string title;                 // top of the picture
-  std::vector<block> legend;         // under the title, side by side; may be empty
+  std::vector<block> legend;         // under the title, one line each; may be empty
   attrs a;                           // graph attributes
   std::vector<cluster> clusters;
   std::vector<node> nodes;

@@ -27,6 +27,17 @@ std::string flag_change(vm_flags_t before, vm_flags_t after) {
   return out;
 }
 
+std::string value_change(const vma_value& b, const vma_value& a) {
+  std::string out = flag_change(b.vm_flags, a.vm_flags);
+  auto add = [&](const char* w) { out += (out.empty() ? "" : " ") + std::string(w); };
+  if (b.anon_vma != a.anon_vma) add(!b.anon_vma ? "+anon_vma" : !a.anon_vma ? "-anon_vma" : "anon_vma");
+  // vm_page_prot writable: writes do not fault (semantics 2.4).
+  if (b.page_prot_write != a.page_prot_write) add(a.page_prot_write ? "+writable prot" : "-writable prot");
+  if (b.file != a.file || b.file_ro != a.file_ro) add("file");
+  else if (b.pgoff_delta != a.pgoff_delta) add("pgoff");
+  return out;
+}
+
 std::vector<link> lineage(const lane_state& before, const lane_state& after, const step_effects& fx) {
   std::vector<link> links;
   auto linked = [&](std::size_t o, std::size_t n) {
@@ -77,7 +88,7 @@ std::vector<link> lineage(const lane_state& before, const lane_state& after, con
               : nv.start >= ov.start && nv.end <= ov.end ? "shrink"
                                                          : "resize";
     }
-    const std::string change = flag_change(ov.v.vm_flags, nv.v.vm_flags);
+    const std::string change = value_change(ov.v, nv.v);
     l.label = words.empty() ? change : change.empty() ? words : words + " " + change;
   }
   return links;

@@ -33,5 +33,8 @@ std::vector<link> lineage(const lane_state& before, const lane_state& after, con
 
 // The difference of two vm_flags as /proc/PID/smaps mnemonics: "+sd -wr", "" when equal.
 std::string flag_change(vm_flags_t before, vm_flags_t after);
+// The same for a whole VMA value: the flags, then what else decides merges and write faults
+// ("+anon_vma", "+writable prot", "pgoff", "file").
+std::string value_change(const vma_value& before, const vma_value& after);
 
 }  // namespace sdmc::viz

@@ -33,6 +33,8 @@ extern "C" const char* __lsan_default_suppressions() {
          "leak:libglib-2.0.so\n"
          "leak:libcairo.so\n";
 }
+// ... and without the list of what was suppressed on every exit.
+extern "C" const char* __lsan_default_options() { return "print_suppressions=0"; }
 #endif
 
 namespace sdmc::viz {

@@ -69,15 +69,16 @@ int run(const replay_args& a) {
                      {"false_negatives", r.ghost.sd.false_negatives},
                      {"lost_new_mappings", r.ghost.sd.lost_new_mappings},
                      {"false_positives", r.ghost.sd.false_positives},
+                     {"kernel_gaps", r.ghost.sd.kernel_gaps},
                      {"written", counts_json(r.ghost.written)},
                      {"vmas", vmas_json(r.k)},
                      {"pages", pages_json(r.k, touched_pages(t))}});
       continue;
     }
     fmt::print("{}: {} under {} ({} lines; false negatives {}, lost new mappings {}, false "
-               "positives {})\n",
+               "positives {}, kernel gaps {})\n",
                path, verdict_of(r), a.policy, t.lines.size(), r.ghost.sd.false_negatives,
-               r.ghost.sd.lost_new_mappings, r.ghost.sd.false_positives);
+               r.ghost.sd.lost_new_mappings, r.ghost.sd.false_positives, r.ghost.sd.kernel_gaps);
     print_checks("FAILED", r.failures, path);
     print_checks("differs", r.differences, path);
   }

@@ -21,6 +21,7 @@
 
 #include "model/policy.hpp"
 #include "sim/kernel.hpp"
+#include "sim/replay.hpp"
 #include "viz/build.hpp"
 #include "viz/draw.hpp"
 #include "viz/state.hpp"
@@ -243,6 +244,39 @@ TEST(draw_snapshot, policies_side_by_side_aligned_by_address) {
   EXPECT_TRUE(aligned);
 }
 
+TEST(draw_snapshot, the_oracle_drawn_is_the_replays_own_for_every_example_and_design) {
+  // The diagram replays through a recorder between kernel and oracle; it must forward every
+  // report (moves, in-place growth, zaps), or the colours would disagree with `sdmc replay`.
+  int traces = 0;
+  for (const auto& f : fs::directory_iterator(fs::path(SDMC_SOURCE_DIR) / "traces" / "examples")) {
+    if (f.path().extension() != ".sdt") continue;
+    ++traces;
+    const loaded_trace lt = load_trace(f.path().string());
+    for (const std::string& name : policy_names()) {
+      auto pol = make_policy(name);
+      replay_options opt;
+      opt.expectations_are_failures = opt.results_are_failures = false;
+      replayer plain(lt.t, *pol, opt);
+      for (const trace::Line& l : lt.t.lines) plain.step(l);
+      const judgement want = plain.ghost.judge_sd(plain.k);
+
+      draw_request req;
+      req.policies = {name};
+      const graph g = draw(lt, req);
+      // The lane's label counts the pages of each class in the state the strips were drawn from.
+      const std::string lane = g.find(lane_node_id(0, 0))->text;
+      const std::string counts = "FN " + std::to_string(boost::icl::length(want.false_negatives)) +
+                                 "  LOST " + std::to_string(boost::icl::length(want.lost_new_mappings)) +
+                                 "  FP " + std::to_string(boost::icl::length(want.false_positives));
+      EXPECT_NE(lane.find(counts), std::string::npos) << f.path().filename() << " " << name << ": " << lane;
+      const std::string gaps = "kernel gaps " + std::to_string(boost::icl::length(want.kernel_gaps));
+      EXPECT_EQ(lane.find(gaps) != std::string::npos, !want.kernel_gaps.empty())
+          << f.path().filename() << " " << name << ": " << lane;
+    }
+  }
+  EXPECT_GT(traces, 20);
+}
+
 // --- storyboards --------------------------------------------------------------------------
 
 TEST(draw_storyboard, splits_and_merges_are_edges_from_old_vmas_to_new_ones) {
@@ -330,6 +364,23 @@ TEST(draw_storyboard, the_first_write_fault_gives_the_vma_an_anon_vma) {
   EXPECT_EQ(changed[0]->label, "+anon_vma");
   // The untouched neighbours are the same VMAs, drawn as such.
   EXPECT_EQ(edges_from(g, vma_node_id(0, 0, r / ps), "same").size(), 1u);
+}
+
+TEST(draw_lineage, a_vma_whose_non_sd_reg_nodes_change_is_changed) {
+  vma_box v;
+  v.start = 0x100000;
+  v.end = 0x100004;
+  v.v.vm_flags = VM_READ | VM_WRITE;
+  v.v.vma_id = 7;
+  lane_state before, after;
+  before.vmas = {v};
+  v.non_sd_regs = {{0x100000, 0x100004}};
+  after.vmas = {v};
+  const auto links = lineage(before, after, {});
+  ASSERT_EQ(links.size(), 1u);
+  EXPECT_EQ(links[0].kind, "changed");
+  EXPECT_EQ(links[0].label, "+non_sd_reg");
+  EXPECT_EQ(lineage(after, after, {})[0].kind, "same");
 }
 
 TEST(draw_lineage, flag_change_names_smaps_mnemonics) {

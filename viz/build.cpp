@@ -32,6 +32,7 @@ const std::vector<std::pair<std::string, swatch>> oracle_colours = {
     {"FN", {"#d7191c", "white", true, "false negative: written, bit 55 = 0"}},
     {"LOST", {"#b000b5", "white", true, "lost new mapping: new, bit 55 = 0"}},
     {"FP", {"#ff8c00", "black", true, "false positive: untouched, bit 55 = 1"}},
+    {"KG", {"#cfd8dc", "#37474f", true, "kernel-mandated gap: mremap, zapped shmem"}},
     {"w", {"#a6dba0", "", false, "written"}},
     {"n", {"#e6f5d0", "", false, "newly mapped"}},
     {"nw", {"#a6dba0", "", false, "newly mapped and written"}},
@@ -67,6 +68,7 @@ std::string describe(const page_state& s) {
   if (s.false_negative) w.push_back("FALSE NEGATIVE");
   if (s.lost_new_mapping) w.push_back("LOST NEW MAPPING");
   if (s.false_positive) w.push_back("FALSE POSITIVE");
+  if (s.kernel_gap) w.push_back("kernel-mandated gap");
   std::string out;
   for (const auto& x : w) out += (out.empty() ? "" : ", ") + x;
   return out;
@@ -156,8 +158,10 @@ std::vector<segment> segments(const lane_state& lane, pfn_t lo, pfn_t hi) {
 std::uint64_t size(const pset& s) { return boost::icl::length(s); }
 
 std::string lane_text(const lane_state& lane) {
-  return fmt::format("{}\nFN {}  LOST {}  FP {}", lane.policy, size(lane.wrong.false_negatives),
-                     size(lane.wrong.lost_new_mappings), size(lane.wrong.false_positives));
+  std::string s = fmt::format("{}\nFN {}  LOST {}  FP {}", lane.policy, size(lane.wrong.false_negatives),
+                              size(lane.wrong.lost_new_mappings), size(lane.wrong.false_positives));
+  if (!lane.wrong.kernel_gaps.empty()) s += fmt::format("\nkernel gaps {}", size(lane.wrong.kernel_gaps));
+  return s;
 }
 
 void style_link(edge& e) {
@@ -189,7 +193,7 @@ std::vector<block> legend() {
   static const swatch count{"#ffffff", "", true, "a run of 6 pages alike"};
   return {line("pagemap (top row)", {pm('D'), pm('p'), pm('d'), pm('.')}),
           line("", {pm('S'), pm('s'), pm('M'), pm('m')}),
-          line("oracle (bottom row)", {orc("FN"), orc("LOST"), orc("FP")}),
+          line("oracle (bottom row)", {orc("FN"), orc("LOST"), orc("FP"), orc("KG")}),
           line("since clear_refs", {orc("w"), orc("n"), {"nsr", &nsr_colour}, {"x6", &count}})};
 }
 
@@ -207,6 +211,7 @@ std::string oracle_word(const page_state& s) {
   if (s.false_negative) return "FN";
   if (s.lost_new_mapping) return "LOST";
   if (s.false_positive) return "FP";
+  if (s.kernel_gap) return "KG";
   if (s.fresh && s.written) return "nw";
   if (s.fresh) return "n";
   if (s.written) return "w";

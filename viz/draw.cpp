@@ -18,11 +18,19 @@ namespace sdmc::viz {
 
 namespace {
 
-// Forwards the kernel's reports to the oracle and keeps what one operation mapped anew.
+// Forwards every report of the kernel to the oracle (all of observer's hooks: the oracle's
+// judgement must be the replay's own) and keeps what one operation mapped anew or moved.
 class recorder : public observer {
  public:
   explicit recorder(observer& next) : next_(next) {}
-  pset fresh;
+  pset fresh;                  // mapped anew by the operation
+  std::optional<prange> from;  // an mremap move: its source ...
+  std::int64_t by = 0;         // ... and the offset to its destination, in pages
+  void clear() {
+    fresh.clear();
+    from.reset();
+    by = 0;
+  }
   void stored(pfn_t s, pfn_t e) override { next_.stored(s, e); }
   void mapped_new(pfn_t s, pfn_t e) override {
     fresh += prange(s, e);
@@ -31,6 +39,18 @@ class recorder : public observer {
   void unmapped(pfn_t s, pfn_t e) override { next_.unmapped(s, e); }
   void cleared_refs() override { next_.cleared_refs(); }
   void wp_reset(pfn_t s, pfn_t e) override { next_.wp_reset(s, e); }
+  void moved(pfn_t src, pfn_t src_pages, pfn_t dst, pfn_t dst_pages) override {
+    fresh += prange(dst, dst + dst_pages);
+    from = prange(src, src + src_pages);
+    by = std::int64_t(dst) - std::int64_t(src);
+    next_.moved(src, src_pages, dst, dst_pages);
+  }
+  void grown_in_place(pfn_t s, pfn_t e) override {
+    fresh += prange(s, e);
+    next_.grown_in_place(s, e);
+  }
+  void sd_reset(pfn_t s, pfn_t e) override { next_.sd_reset(s, e); }
+  void zapped_kept(pfn_t s, pfn_t e) override { next_.zapped_kept(s, e); }
 
  private:
   observer& next_;
@@ -92,17 +112,11 @@ std::string computed_note(const trace::Line& l, const std::vector<run>& runs) {
   return note;
 }
 
-step_effects effects(const trace::Line& l, const run& x) {
+step_effects effects(const run& x) {
   step_effects fx;
   fx.mapped_new = x.rec->fresh;
-  if (const auto* m = std::get_if<trace::Mremap>(&l.op)) {
-    const trace::Result& got = x.r->results.back();
-    if (got.kind == trace::Result::Kind::Value && got.value != m->old_addr) {
-      const pfn_t s = addr_to_pfn(m->old_addr);
-      fx.moved_from = prange(s, s + trace::pages_spanned(m->old_addr, m->old_len));
-      fx.moved_by = std::int64_t(addr_to_pfn(got.value)) - std::int64_t(s);
-    }
-  }
+  fx.moved_from = x.rec->from;
+  fx.moved_by = x.rec->by;
   return fx;
 }
 
@@ -140,7 +154,7 @@ graph storyboard(const loaded_trace& lt, const draw_request& req) {
       panels.push_back(std::move(p));
     }
     for (run& x : runs) {
-      x.rec->fresh.clear();
+      x.rec->clear();
       x.r->step(l);
     }
     if (!is_operation(l)) continue;
@@ -149,7 +163,7 @@ graph storyboard(const loaded_trace& lt, const draw_request& req) {
     for (std::size_t i = 0; i < runs.size(); ++i) {
       p.lanes.push_back(capture(runs[i].r->k, runs[i].r->ghost, runs[i].name));
       if (!panels.empty())
-        p.links.push_back(lineage(panels.back().lanes[i], p.lanes.back(), effects(l, runs[i])));
+        p.links.push_back(lineage(panels.back().lanes[i], p.lanes.back(), effects(runs[i])));
     }
     panels.push_back(std::move(p));
   }

@@ -81,7 +81,12 @@ std::vector<link> lineage(const lane_state& before, const lane_state& after, con
     if (!l.kind.empty()) words = l.kind;  // move
     else if (ins[l.to] > 1) l.kind = words = "merge";
     else if (outs[l.from] > 1) l.kind = words = "split";
-    else if (ov.start == nv.start && ov.end == nv.end) l.kind = ov.v == nv.v ? "same" : "changed";
+    else if (ov.start == nv.start && ov.end == nv.end) {
+      // A design's per-VMA nodes (granular non_sd_reg) change without the VMA changing.
+      if (ov.non_sd_regs != nv.non_sd_regs)
+        words = ov.non_sd_regs.empty() ? "+non_sd_reg" : nv.non_sd_regs.empty() ? "-non_sd_reg" : "non_sd_reg";
+      l.kind = ov.v == nv.v && words.empty() ? "same" : "changed";
+    }
     else {
       l.kind = "resized";
       words = nv.start <= ov.start && nv.end >= ov.end   ? "grow"
@@ -90,6 +95,7 @@ std::vector<link> lineage(const lane_state& before, const lane_state& after, con
     }
     const std::string change = value_change(ov.v, nv.v);
     l.label = words.empty() ? change : change.empty() ? words : words + " " + change;
+    if (l.kind == "changed" && !words.empty()) l.label = change.empty() ? words : change + " " + words;
   }
   return links;
 }

@@ -49,7 +49,7 @@ lane_state capture(const kernel& k, const oracle& ghost, const std::string& poli
     });
     for (const pset* s : std::initializer_list<const pset*>{&sd, &ghost.stored_since_clear, &ghost.new_since_clear,
                           &lane.wrong.false_negatives, &lane.wrong.lost_new_mappings,
-                          &lane.wrong.false_positives, &regs})
+                          &lane.wrong.false_positives, &lane.wrong.kernel_gaps, &regs})
       cut_at(cuts, *s, v.vm_start, v.vm_end);
     std::sort(cuts.begin(), cuts.end());
     cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
@@ -66,6 +66,7 @@ lane_state capture(const kernel& k, const oracle& ghost, const std::string& poli
       s.false_negative = in(lane.wrong.false_negatives, p);
       s.lost_new_mapping = in(lane.wrong.lost_new_mappings, p);
       s.false_positive = in(lane.wrong.false_positives, p);
+      s.kernel_gap = in(lane.wrong.kernel_gaps, p);
       s.in_non_sd_reg = in(regs, p);
       if (!box.runs.empty() && box.runs.back().s == s) box.runs.back().end = cuts[i + 1];
       else box.runs.push_back({p, cuts[i + 1], s});

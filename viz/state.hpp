@@ -20,6 +20,7 @@ struct page_state {
   bool false_negative = false;  // oracle::judge_sd
   bool lost_new_mapping = false;
   bool false_positive = false;
+  bool kernel_gap = false;      // reads clean by the kernel's own rule (mremap, zapped shmem)
   bool in_non_sd_reg = false;   // inside one of the VMA's non_sd_reg nodes (granular designs)
   bool operator==(const page_state&) const = default;
 };

@@ -12,6 +12,7 @@ void add_generate(CLI::App& app, int& exit_code);
 void add_kernel_diff(CLI::App& app, int& exit_code);
 void add_check(CLI::App& app, int& exit_code);
 void add_compare(CLI::App& app, int& exit_code);
+void add_explore(CLI::App& app, int& exit_code);
 void add_draw(CLI::App& app, int& exit_code);
 
 }  // namespace sdmc::cli

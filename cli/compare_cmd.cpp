@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/report.hpp"
 #include "model/policy.hpp"
 #include "sim/metrics.hpp"
 #include "traces/sdtrace.hpp"
@@ -41,23 +42,19 @@ int run(const compare_args& a) {
     fmt::print(stderr, "sdmc compare: --json and --csv exclude each other\n");
     return 2;
   }
-  std::vector<std::string> names = a.policies.empty() ? policy_names() : a.policies;
-  std::vector<std::unique_ptr<policy>> pols;
-  for (const std::string& n : names) {
-    pols.push_back(make_policy(n));
-    if (!pols.back()) {
-      fmt::print(stderr, "sdmc compare: unknown policy '{}' (known: {})\n", n, fmt::join(policy_names(), ", "));
-      return 2;
-    }
-  }
+  std::vector<std::string> names = a.policies;
+  auto named = policies_named(names, "compare");
+  if (!named) return 2;
+  std::vector<std::unique_ptr<policy>> pols = std::move(*named);
   nlohmann::json rows = nlohmann::json::array();
   if (a.csv)
     fmt::print("trace,policy,lines,false_negatives,lost_new_mappings,false_positives,kernel_gaps,"
-               "vma_max,vma_final,non_sd_reg_nodes_max,extra_metadata_bytes_max,result_differences,seconds\n");
+               "vma_max,vma_final,non_sd_reg_nodes_max,non_sd_reg_nodes_final,extra_metadata_bytes_max,metadata_bytes_max,"
+               "result_differences,seconds\n");
   else if (!a.json)
-    fmt::print("{:34} {:18} {:>7} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>9} {:>7} {:>8}\n", "trace",
+    fmt::print("{:34} {:18} {:>7} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9} {:>7} {:>8}\n", "trace",
                "policy", "lines", "false-neg", "lost-new", "false-pos", "k-gaps", "VMA max",
-               "VMA end", "nodes", "extra B", "res-dif", "time s");
+               "VMA end", "nodes", "meta B", "res-dif", "time s");
   for (const std::string& path : a.traces) {
     trace::Trace t;
     try {
@@ -76,19 +73,22 @@ int run(const compare_args& a) {
                         {"false_positives", m.sd.false_positives}, {"kernel_gaps", m.sd.kernel_gaps},
                         {"vma_max", m.vma_max}, {"vma_final", m.vma_final},
                         {"non_sd_reg_nodes_max", m.nodes_max},
+                        {"non_sd_reg_nodes_final", m.nodes_final},
                         {"extra_metadata_bytes_max", m.extra_bytes_max},
+                        {"metadata_bytes_max", m.metadata_bytes_max},
                         {"result_differences", m.result_differences}, {"seconds", m.seconds}});
       } else if (a.csv) {
-        fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{:.6f}\n", path, names[p], m.lines,
+        fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6f}\n", path, names[p], m.lines,
                    m.sd.false_negatives, m.sd.lost_new_mappings, m.sd.false_positives,
-                   m.sd.kernel_gaps, m.vma_max, m.vma_final, m.nodes_max, m.extra_bytes_max,
-                   m.result_differences, m.seconds);
+                   m.sd.kernel_gaps, m.vma_max, m.vma_final, m.nodes_max, m.nodes_final, m.extra_bytes_max,
+                   m.metadata_bytes_max, m.result_differences, m.seconds);
       } else {
         std::string shown = path.size() > 34 ? "..." + path.substr(path.size() - 31) : path;
-        fmt::print("{:34} {:18} {:>7} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>9} {:>7} {:>8.3f}\n",
+        fmt::print("{:34} {:18} {:>7} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9} {:>7} {:>8.3f}\n",
                    shown, names[p], m.lines, m.sd.false_negatives, m.sd.lost_new_mappings,
-                   m.sd.false_positives, m.sd.kernel_gaps, m.vma_max, m.vma_final, m.nodes_max,
-                   m.extra_bytes_max, m.result_differences, m.seconds);
+                   m.sd.false_positives, m.sd.kernel_gaps, m.vma_max, m.vma_final,
+                   fmt::format("{}/{}", m.nodes_max, m.nodes_final), m.metadata_bytes_max,
+                   m.result_differences, m.seconds);
       }
     }
   }

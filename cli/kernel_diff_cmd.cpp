@@ -187,15 +187,7 @@ int run(const diff_args& a) {
       o.pages = 64;
       o.ops = a.ops;
       o.max_len = 6;
-      o.weights = op_weights{15, 8, 10, 20, 6};
-      o.weights.read = 8;
-      o.weights.madvise = 8;
-      o.weights.mremap = 6;
-      o.weights.mlock = 4;
-      o.weights.uffd_wp = 3;
-      o.weights.scan = 3;
-      o.weights.reclaim = 3;
-      o.weights.shmem_mmap = 6;
+      o.weights = every_op_weights();
       fs::path f = out / "generated" / fmt::format("gen-{}.sdt", o.seed);
       std::string text = trace::write(generate_trace(o));
       std::ofstream(f) << text;

@@ -122,4 +122,18 @@ nlohmann::json counts_json(const oracle_counts& c) {
           {"kernel_gaps", c.kernel_gaps}};
 }
 
+std::optional<std::vector<std::unique_ptr<policy>>> policies_named(std::vector<std::string>& names,
+                                                                   const char* cmd) {
+  if (names.empty()) names = policy_names();
+  std::vector<std::unique_ptr<policy>> pols;
+  for (const std::string& n : names) {
+    pols.push_back(make_policy(n));
+    if (!pols.back()) {
+      fmt::print(stderr, "sdmc {}: unknown policy '{}' (known: {})\n", cmd, n, fmt::join(policy_names(), ", "));
+      return std::nullopt;
+    }
+  }
+  return pols;
+}
+
 }  // namespace sdmc::cli

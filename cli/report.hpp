@@ -1,8 +1,13 @@
 // Text and JSON renderings of model state shared by the sdmc subcommands.
 #pragma once
 
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "model/policy.hpp"
 
 #include "sim/kernel.hpp"
 #include "sim/replay.hpp"
@@ -19,5 +24,9 @@ nlohmann::json vmas_json(const kernel& k);
 nlohmann::json pages_json(const kernel& k, const pset& pages);
 nlohmann::json counts_json(const oracle_counts& c);
 std::string hex(std::uint64_t v);
+// The designs named by --policy (all of them when `names` is empty, which it then lists);
+// nullopt after printing "sdmc CMD: unknown policy" for a name make_policy does not know.
+std::optional<std::vector<std::unique_ptr<policy>>> policies_named(std::vector<std::string>& names,
+                                                                   const char* cmd);
 
 }  // namespace sdmc::cli

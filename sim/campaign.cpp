@@ -29,7 +29,7 @@ std::optional<violation> first_violation(const trace::Trace& t, const policy& po
     if (pol.signals_new_mappings() && !j.lost_new_mappings.empty())
       return violation{violation::kind::lost_new_mapping, {}, n};
     if (check)
-      if (auto msg = check(r.k)) return violation{violation::kind::invariant, *msg, n};
+      if (auto msg = check(r.k, r.ghost)) return violation{violation::kind::invariant, *msg, n};
   }
   return std::nullopt;
 }
@@ -74,16 +74,8 @@ generator_options campaign_case(std::uint64_t seed, std::uint64_t ops) {
   o.pages = 16;
   o.ops = ops;
   o.max_len = 4;
-  o.weights = op_weights{15, 8, 10, 20, 6};
-  o.weights.read = 8;
-  o.weights.madvise = 8;
-  o.weights.mremap = 6;
-  o.weights.mlock = 4;
-  o.weights.uffd_wp = 3;
-  o.weights.scan = 3;
-  o.weights.reclaim = 3;
+  o.weights = every_op_weights();
   o.weights.fork = 2;
-  o.weights.shmem_mmap = 6;
   if (seed % 3 == 2) {
     // Every third case stresses shared memory: the merges of mprotect and madvise next to a
     // fresh shmem mapping whose writable PTEs outlive its VM_SOFTDIRTY (sequences B', C).

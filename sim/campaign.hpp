@@ -12,13 +12,11 @@
 #include "sim/generator.hpp"
 #include "sim/kernel.hpp"
 #include "sim/oracle.hpp"
+#include "sim/state_check.hpp"
 #include "traces/sdtrace.hpp"
 
 namespace sdmc {
 
-// A state check beyond the oracle (the structural invariants of props/invariants.hpp):
-// returns a message for the first violated invariant.
-using state_check = std::function<std::optional<std::string>(const kernel&)>;
 
 struct violation {
   enum class kind { false_negative, lost_new_mapping, invariant } what;

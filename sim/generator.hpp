@@ -40,6 +40,21 @@ struct op_weights {
   }
 };
 
+// Every operation the model knows (brk aside), the mix the check campaign and kernel-diff use
+// so that operations interact.
+inline op_weights every_op_weights() {
+  op_weights w{15, 8, 10, 20, 6};
+  w.read = 8;
+  w.madvise = 8;
+  w.mremap = 6;
+  w.mlock = 4;
+  w.uffd_wp = 3;
+  w.scan = 3;
+  w.reclaim = 3;
+  w.shmem_mmap = 6;
+  return w;
+}
+
 struct generator_options {
   std::uint64_t seed = 1;
   std::uint64_t base = 0x100000000;  // window start (bytes, page aligned)

@@ -169,14 +169,11 @@ void oracle::grown_in_place(pfn_t start, pfn_t end) {
 void oracle::zapped_kept(pfn_t start, pfn_t end) { zapped_since_clear += prange(start, end); }
 
 void oracle::unmapped(pfn_t start, pfn_t end) {
+  // Addresses leaving the address space take their whole history with them.
+  sd_reset(start, end);
   const prange r(start, end);
-  remove(moved_since_clear, r);
-  remove(zapped_since_clear, r);
-  remove(stored_since_clear, r);
-  remove(new_since_clear, r);
   remove(stored_since_wp, r);
   remove(new_since_wp, r);
-  drop(counted_sd_, r);
   drop(counted_wr_, r);
 }
 

@@ -70,6 +70,7 @@ class oracle : public observer {
   pset stored_since_clear, new_since_clear;
   pset moved_since_clear, zapped_since_clear;  // where the kernel-mandated exceptions apply
   pset stored_since_wp, new_since_wp;  // kept from the first write-protect reset on
+  bool wp_tracking() const { return wp_tracking_; }  // a write-protect reset has happened
 
  private:
   bool wp_tracking_ = false;

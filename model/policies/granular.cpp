@@ -5,15 +5,9 @@
 
 #include <algorithm>
 
-namespace sdmc {
+#include "model/kernel_layout.hpp"
 
-namespace {
-// 64-bit sizes as the RFC lays them out: `struct list_head non_sd_reg` in every
-// vm_area_struct, and one kmalloc'd `struct non_sd_reg { struct list_head; unsigned long
-// start, end; }` per clean range (kmalloc-32).
-constexpr std::uint64_t list_head_bytes = 16;
-constexpr std::uint64_t node_bytes = 32;
-}  // namespace
+namespace sdmc {
 
 bool granular::flags_mergeable(const mm_struct&, vm_flags_t a, vm_flags_t b) const {
   // VM_SOFTDIRTY no longer exists: merges compare the remaining flags (mm/vma.c:is_mergeable_vma).
@@ -156,7 +150,9 @@ std::uint64_t granular::non_sd_reg_nodes(const mm_struct& mm) const {
 }
 
 std::uint64_t granular::extra_metadata_bytes(const mm_struct& mm) const {
-  return mm.map_count() * list_head_bytes + non_sd_reg_nodes(mm) * node_bytes;
+  // The RFC's `struct list_head non_sd_reg` in every vm_area_struct, and one kmalloc'd
+  // `struct non_sd_reg` per clean range (sizes measured: model/kernel_layout.hpp).
+  return mm.map_count() * kernel_layout::list_head + non_sd_reg_nodes(mm) * kernel_layout::non_sd_reg;
 }
 
 }  // namespace sdmc

@@ -13,5 +13,6 @@ void add_kernel_diff(CLI::App& app, int& exit_code);
 void add_check(CLI::App& app, int& exit_code);
 void add_compare(CLI::App& app, int& exit_code);
 void add_explore(CLI::App& app, int& exit_code);
+void add_draw(CLI::App& app, int& exit_code);
 
 }  // namespace sdmc::cli

@@ -26,6 +26,7 @@
 #include "kernel/diff/observations.hpp"
 #include "model/policy.hpp"
 #include "sim/generator.hpp"
+#include "viz/draw.hpp"
 
 namespace fs = std::filesystem;
 
@@ -235,6 +236,14 @@ int run(const diff_args& a) {
         std::string text = "# sdmc kernel-diff: model and kernel " + b.kernel + " (" + obs +
                            " observer) differ on this trace\n" + trace::write(small);
         std::ofstream(final_file) << text;
+        // A storyboard of the counterexample beside it, for review (sdmc draw --storyboard).
+        const std::string svg = viz::storyboard_path(final_file.string());
+        try {
+          viz::write_storyboard_svg(final_file.string(), a.series, svg);
+          fmt::print("storyboard of the minimal trace: {}\n", svg);
+        } catch (const viz::draw_error& e) {
+          fmt::print(stderr, "sdmc kernel-diff: no storyboard for {}: {}\n", final_file.string(), e.what());
+        }
         trace::Trace reparsed = trace::parse(text, final_file.string());
         obs_boot fb = boot(a, obs, {final_file}, sdir / "final.ktap");
         if (const obs_trace* fk = find_trace(fb, observer_names({final_file})[0])) {

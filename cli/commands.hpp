@@ -10,5 +10,7 @@ void add_replay(CLI::App& app, int& exit_code);
 void add_maps(CLI::App& app, int& exit_code);
 void add_generate(CLI::App& app, int& exit_code);
 void add_kernel_diff(CLI::App& app, int& exit_code);
+void add_record(CLI::App& app, int& exit_code);
+void add_import_strace(CLI::App& app, int& exit_code);
 
 }  // namespace sdmc::cli

@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   sdmc::cli::add_maps(app, exit_code);
   sdmc::cli::add_generate(app, exit_code);
   sdmc::cli::add_kernel_diff(app, exit_code);
+  sdmc::cli::add_record(app, exit_code);
+  sdmc::cli::add_import_strace(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -22,6 +22,9 @@ constexpr std::uint64_t kPage = trace::kPageSize;
 // checks the range with access_ok against it.
 constexpr std::uint64_t kUserEnd = 0x7ffffffff000ull;
 
+// The largest range write-tracked in one piece (see recorder::track).
+constexpr std::uint64_t kMaxTracked = 4ull << 30;
+
 std::uint64_t page_up(std::uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
 
 using pinterval = boost::icl::discrete_interval<std::uint64_t>;
@@ -128,6 +131,15 @@ void recorder::emit(const trace::Line& l) { body_ += trace::format_line(l) + "\n
 
 void recorder::track(std::uint64_t start, std::uint64_t end) {
   for (range r : layout_.to_register(start, end)) {
+    if (r.end - r.start > kMaxTracked) {
+      // With WP_UNPOPULATED, write-protecting installs a marker in every page-table entry
+      // (mm/mprotect.c:change_pte_range), so a huge reservation (ASan's shadow is 16 TiB)
+      // would cost gigabytes of page tables. Such ranges are left untracked, and said so.
+      ++stats_.track_failures;
+      comment(fmt::format("{:#x}-{:#x} ({} MiB) is too large to write-track: its stores are not "
+                          "recorded", r.start, r.end, (r.end - r.start) >> 20));
+      continue;
+    }
     int err = wp_.track(r);
     if (err) {
       ++stats_.track_failures;

@@ -1,5 +1,6 @@
 #include "record/strace_import.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 
@@ -182,14 +183,32 @@ std::optional<file_ident> fd_file(std::string_view arg, bool& have_paths) {
   return f;
 }
 
+// "ARGS)   = RESULT" (strace pads short calls to a column): the arguments without the closing
+// parenthesis, and the result.
+std::optional<std::pair<std::string, std::string>> split_result(std::string_view rest) {
+  for (std::size_t eq = rest.rfind(" = "); eq != std::string_view::npos && eq > 0;
+       eq = rest.rfind(" = ", eq - 1)) {
+    std::string_view left = trim(rest.substr(0, eq));
+    if (!left.empty() && left.back() == ')')
+      return std::make_pair(std::string(left.substr(0, left.size() - 1)), std::string(rest.substr(eq + 3)));
+    if (eq == 0) break;
+  }
+  return std::nullopt;
+}
+
+// One completed system call of the log (an unfinished line joined with its resumption).
+struct call_record {
+  int no = 0;  // the line that completed it
+  std::string tid, name, args, result;
+};
+
 struct process {
   std::string key;
   translator tr;
   std::string body;
   std::size_t calls = 0;
   int image = 0;
-  bool have_paths = false, fd_names = false;
-  std::optional<std::pair<std::string, std::string>> unfinished;  // name, argument text so far
+  bool fd_names = false;
 };
 
 class importer {
@@ -200,19 +219,26 @@ class importer {
 
  private:
   void problem(int no, std::string what) { out_.problems.push_back({no, std::move(what)}); }
-  process& proc(const std::string& pid);
-  void call(int no, process& p, const std::string& name, std::string_view args, std::string_view result);
+  void call(process& p, const call_record& r);
   void close_image(process& p);
+  std::string group_of(const std::string& tid) const;
 
   std::string kernel_, source_;
+  std::vector<call_record> records_;
+  std::map<std::string, std::pair<std::string, std::string>> unfinished_;  // tid -> name, args so far
+  std::map<std::string, std::string> thread_of_;  // thread id -> the id that created it
   std::map<std::string, process> procs_;
   strace_import out_;
 };
 
-process& importer::proc(const std::string& pid) {
-  auto [it, inserted] = procs_.try_emplace(pid);
-  if (inserted) it->second.key = pid;
-  return it->second;
+std::string importer::group_of(const std::string& tid) const {
+  std::string t = tid;
+  for (int hops = 0; hops < 64; ++hops) {  // a chain of threads creating threads
+    auto it = thread_of_.find(t);
+    if (it == thread_of_.end()) break;
+    t = it->second;
+  }
+  return t;
 }
 
 void importer::close_image(process& p) {
@@ -223,7 +249,8 @@ void importer::close_image(process& p) {
       "# sdmc import-strace {}: process {}{}\n"
       "# Layout only: strace shows the system calls, not the stores and loads. Mappings made\n"
       "# before the first call shown (by execve: the program, the loader, the stack; or\n"
-      "# inherited through fork) are not here, so calls on them differ in replay.\n"
+      "# inherited through fork) are not here, so calls on them differ in replay. Threads are\n"
+      "# one process only when the log shows their clone (strace -e trace=memory,clone,clone3).\n"
       "# Each mmap names the address the kernel returned. A file is named by its path (strace\n"
       "# -y), a memfd as memfd/NAME{}\n",
       kernel_, source_, p.key, p.image ? fmt::format(", program {} it exec'd", p.image) : "",
@@ -236,9 +263,10 @@ void importer::close_image(process& p) {
   p.tr = translator{};
 }
 
-void importer::call(int no, process& p, const std::string& name, std::string_view args,
-                    std::string_view result) {
-  result = trim(result);
+void importer::call(process& p, const call_record& r) {
+  const int no = r.no;
+  const std::string& name = r.name;
+  std::string_view args = r.args, result = trim(r.result);
   if (name == "execve" || name == "execveat") {
     // A new program: what follows belongs to a fresh address space (fs/exec.c:exec_mmap).
     if (starts_with(result, "0") && (p.calls > 0 || !p.body.empty())) {
@@ -250,18 +278,18 @@ void importer::call(int no, process& p, const std::string& name, std::string_vie
   auto sys = sys_of(name);
   if (!sys) return;  // another system call: understood, not about memory
   // The result: "0x7f..", "0", "-1 ENOMEM (Cannot allocate memory)", "?" (never returned).
-  std::int64_t ret;
   if (starts_with(result, "?")) {
     p.body += fmt::format("# {}({}) did not return (line {})\n", name, args, no);
     return;
   }
+  std::int64_t ret;
   {
-    std::string_view r = result.substr(0, result.find(' '));
-    auto v = number(r);
+    std::string_view rv = result.substr(0, result.find(' '));
+    auto v = number(rv);
     if (!v) return problem(no, fmt::format("cannot read the result '{}' of {}", result, name));
     ret = static_cast<std::int64_t>(*v);
     if (ret == -1) {
-      std::string_view rest = trim(result.substr(r.size()));
+      std::string_view rest = trim(result.substr(rv.size()));
       std::string_view err = rest.substr(0, rest.find(' '));
       auto e = trace::errno_from_name(err);
       if (!e) {
@@ -313,42 +341,31 @@ void importer::call(int no, process& p, const std::string& name, std::string_vie
           p.fd_names = true;
         }
       }
-      c.nargs = 6;
       break;
     case mem_sys::munmap:
     case mem_sys::mlock:
-    case mem_sys::munlock:
-      ok = need(2) && num(0, c.args[0]) && num(1, c.args[1]);
-      c.nargs = 2;
-      break;
+    case mem_sys::munlock: ok = need(2) && num(0, c.args[0]) && num(1, c.args[1]); break;
     case mem_sys::mprotect:
       ok = need(3) && num(0, c.args[0]) && num(1, c.args[1]) && flg(2, c.args[2], kProt);
-      c.nargs = 3;
       break;
     case mem_sys::pkey_mprotect:
       ok = need(4) && num(0, c.args[0]) && num(1, c.args[1]) && flg(2, c.args[2], kProt) && num(3, c.args[3]);
-      c.nargs = 4;
       break;
     case mem_sys::mremap:
       ok = need(4) && num(0, c.args[0]) && num(1, c.args[1]) && num(2, c.args[2]) &&
            flg(3, c.args[3], kMremap) && (a.size() < 5 || num(4, c.args[4]));
-      c.nargs = 5;
       break;
     case mem_sys::madvise:
       ok = need(3) && num(0, c.args[0]) && num(1, c.args[1]) && flg(2, c.args[2], kMadv);
-      c.nargs = 3;
       break;
     case mem_sys::mlock2:
       ok = need(3) && num(0, c.args[0]) && num(1, c.args[1]) && flg(2, c.args[2], kMlock);
-      c.nargs = 3;
       break;
-    case mem_sys::brk:
-      ok = need(1) && num(0, c.args[0]);
-      c.nargs = 1;
-      break;
+    case mem_sys::brk: ok = need(1) && num(0, c.args[0]); break;
     case mem_sys::other: break;
   }
   if (!ok) return;
+  c.nargs = static_cast<unsigned>(a.size());
   translated t = p.tr(c);
   for (const std::string& s : t.comments) p.body += "# " + s + "\n";
   for (const trace::Line& l : t.lines) p.body += trace::format_line(l) + "\n";
@@ -360,17 +377,18 @@ void importer::line(int no, std::string_view text) {
   std::string_view s = trim(text);
   if (s.empty()) return;
   if (starts_with(s, "strace: ")) return;  // strace's own messages: "Process 12 attached", ...
-  std::string pid = "main";
+  // The first process has no prefix when strace writes to stderr; with -o every line has one.
+  std::string tid = "main";
   if (starts_with(s, "[pid ")) {
     std::size_t close = s.find(']');
     if (close == std::string_view::npos) return problem(no, "'[pid' without ']'");
-    pid = std::string(trim(s.substr(5, close - 5)));
+    tid = std::string(trim(s.substr(5, close - 5)));
     s = trim(s.substr(close + 1));
   } else if (!s.empty() && std::isdigit(static_cast<unsigned char>(s[0]))) {
     std::size_t i = 0;
     while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
     if (i < s.size() && (s[i] == ' ' || s[i] == '\t')) {  // "1234 mmap(" (strace -f -o FILE)
-      pid = std::string(s.substr(0, i));
+      tid = std::string(s.substr(0, i));
       s = trim(s.substr(i));
     }
   }
@@ -383,18 +401,19 @@ void importer::line(int no, std::string_view text) {
     s = trim(s.substr(i));
   }
   if (starts_with(s, "--- ") || starts_with(s, "+++ ")) return;  // a signal, an exit
-  process& p = proc(pid);
   if (starts_with(s, "<... ")) {
     std::size_t resumed = s.find(" resumed>");
     if (resumed == std::string_view::npos) return problem(no, "'<...' without 'resumed>'");
     std::string name(trim(s.substr(5, resumed - 5)));
-    if (!p.unfinished || p.unfinished->first != name)
-      return problem(no, fmt::format("{} resumed, but process {} has no unfinished {}", name, pid, name));
-    std::string whole = p.unfinished->second + std::string(s.substr(resumed + 9));
-    p.unfinished.reset();
-    std::size_t eq = whole.rfind(") = ");
-    if (eq == std::string::npos) return problem(no, fmt::format("no ') = RESULT' after {} resumed", name));
-    return call(no, p, name, std::string_view(whole).substr(0, eq), std::string_view(whole).substr(eq + 4));
+    auto u = unfinished_.find(tid);
+    if (u == unfinished_.end() || u->second.first != name)
+      return problem(no, fmt::format("{} resumed, but {} has no unfinished {}", name, tid, name));
+    std::string whole = u->second.second + std::string(s.substr(resumed + 9));
+    unfinished_.erase(u);
+    auto parts = split_result(whole);
+    if (!parts) return problem(no, fmt::format("no ') = RESULT' after {} resumed", name));
+    records_.push_back({no, tid, name, parts->first, parts->second});
+    return;
   }
   std::size_t paren = s.find('(');
   if (paren == std::string_view::npos || paren == 0)
@@ -406,22 +425,40 @@ void importer::line(int no, std::string_view text) {
   std::string_view rest = s.substr(paren + 1);
   const std::string_view unfinished = "<unfinished ...>";
   if (rest.size() >= unfinished.size() && rest.substr(rest.size() - unfinished.size()) == unfinished) {
-    if (p.unfinished)
-      return problem(no, fmt::format("process {} has an unfinished {} already", pid, p.unfinished->first));
-    p.unfinished = std::make_pair(name, std::string(trim(rest.substr(0, rest.size() - unfinished.size()))));
+    if (unfinished_.count(tid))
+      return problem(no, fmt::format("{} has an unfinished {} already", tid, unfinished_[tid].first));
+    unfinished_[tid] = {name, std::string(rest.substr(0, rest.size() - unfinished.size()))};
     return;
   }
-  std::size_t eq = rest.rfind(") = ");
-  if (eq == std::string_view::npos) return problem(no, fmt::format("no ') = RESULT' in '{}'", text));
-  call(no, p, name, rest.substr(0, eq), rest.substr(eq + 4));
+  auto parts = split_result(rest);
+  if (!parts) return problem(no, fmt::format("no ') = RESULT' in '{}'", text));
+  records_.push_back({no, tid, name, parts->first, parts->second});
 }
 
 strace_import importer::finish() {
-  for (auto& [pid, p] : procs_) {
-    if (p.unfinished)
-      p.body += fmt::format("# {}(...) never resumed: the log ends first\n", p.unfinished->first);
-    close_image(p);
+  // A thread shares its creator's address space: clone/clone3 with CLONE_THREAD (when the log
+  // has them) put its calls into the creator's trace.
+  for (const call_record& r : records_) {
+    if ((r.name == "clone" || r.name == "clone3") && r.args.find("CLONE_THREAD") != std::string::npos) {
+      auto child = number(trim(r.result).substr(0, trim(r.result).find(' ')));
+      if (child && static_cast<std::int64_t>(*child) > 0) thread_of_[std::to_string(*child)] = r.tid;
+    }
   }
+  for (const call_record& r : records_) {
+    const std::string key = group_of(r.tid);
+    auto [it, inserted] = procs_.try_emplace(key);
+    if (inserted) it->second.key = key;
+    call(it->second, r);
+  }
+  for (auto& [tid, u] : unfinished_) {
+    process& p = procs_[group_of(tid)];
+    if (p.key.empty()) p.key = group_of(tid);
+    p.body += fmt::format("# {}({}) never resumed: the log ends first\n", u.first, u.second);
+  }
+  for (auto& [key, p] : procs_) close_image(p);
+  // Parsing finds some problems and conversion the others: report them in log order.
+  std::stable_sort(out_.problems.begin(), out_.problems.end(),
+                   [](const strace_problem& a, const strace_problem& b) { return a.line < b.line; });
   return std::move(out_);
 }
 

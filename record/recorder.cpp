@@ -255,8 +255,15 @@ bool recorder::start(pid_t pid, int uffd, std::string& error) {
 
 void recorder::collect(std::uint64_t start, std::uint64_t end, bool untracked) {
   std::vector<page_run> runs;
-  // The registered ranges, with the gap below the stack when the whole space is harvested.
-  std::vector<range> tracked = untracked ? layout_.scan_ranges() : layout_.registered(start, end);
+  // The registered ranges, with the gap below the stack when the whole space is harvested, minus
+  // the pages of calls in flight in other threads.
+  boost::icl::interval_set<std::uint64_t> scan;
+  for (range r : untracked ? layout_.scan_ranges() : layout_.registered(start, end))
+    scan += boost::icl::discrete_interval<std::uint64_t>::right_open(r.start, r.end);
+  for (auto& [tid, ranges] : in_flight_)
+    for (range r : ranges) scan -= boost::icl::discrete_interval<std::uint64_t>::right_open(r.start, r.end);
+  std::vector<range> tracked;
+  for (auto& iv : scan) tracked.push_back({iv.lower(), iv.upper()});
   for (range r : tracked)
     if (int err = wp_.take(r, runs))
       comment(fmt::format("PAGEMAP_SCAN with PM_SCAN_WP_MATCHING over {:#x}-{:#x} failed: {}",
@@ -345,32 +352,43 @@ void recorder::harvest() {
   emit(op_line(trace::Epoch{}));
 }
 
-void recorder::before_call(const mem_call& c) {
-  if (!started_ || finished_) return;
-  if (epoch_per_call_ || c.sys == mem_sys::other) return harvest();
+namespace {
+std::vector<range> affected(const mem_call& c, std::optional<std::uint64_t> brk) {
   // What the call can change: its range, and for mremap the target; a new mapping at a free
   // address or a growing brk touches no page that exists.
-  std::vector<range> affected;
+  std::vector<range> out;
   const std::uint64_t a = c.args[0], len = page_up(c.args[1]);
   switch (c.sys) {
     case mem_sys::mmap:
-      if (c.args[3] & MAP_FIXED) affected.push_back({a, a + len});
+      if (c.args[3] & MAP_FIXED) out.push_back({a, a + len});
       break;
     case mem_sys::mremap:
-      affected.push_back({a, a + len});
-      if (c.args[3] & MREMAP_FIXED) affected.push_back({c.args[4], c.args[4] + page_up(c.args[2])});
+      out.push_back({a, a + len});
+      if (c.args[3] & MREMAP_FIXED) out.push_back({c.args[4], c.args[4] + page_up(c.args[2])});
       break;
     case mem_sys::brk:
-      if (translate_.brk && c.args[0] && page_up(c.args[0]) < page_up(*translate_.brk))
-        affected.push_back({page_up(c.args[0]), page_up(*translate_.brk)});
+      if (brk && c.args[0] && page_up(c.args[0]) < page_up(*brk))
+        out.push_back({page_up(c.args[0]), page_up(*brk)});
       break;
-    default: affected.push_back({a, a + len}); break;
+    case mem_sys::other: break;
+    default: out.push_back({a, a + len}); break;
   }
-  for (range r : affected)
-    if (r.start < r.end && r.end > r.start) collect(r.start, r.end, false);
+  std::erase_if(out, [](range r) { return r.start >= r.end; });
+  return out;
+}
+}  // namespace
+
+void recorder::before_call(int tid, const mem_call& c) {
+  if (!started_ || finished_) return;
+  const std::vector<range> aff = affected(c, translate_.brk);
+  if (epoch_per_call_ || c.sys == mem_sys::other) harvest();
+  else
+    for (range r : aff) collect(r.start, r.end, false);
+  in_flight_[tid] = aff;
 }
 
-void recorder::after_call(const mem_call& c) {
+void recorder::after_call(int tid, const mem_call& c) {
+  in_flight_.erase(tid);
   if (!started_ || finished_) return;
   ++stats_.calls;
   const std::optional<std::uint64_t> brk_before = translate_.brk;

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,11 +36,15 @@ class recorder {
   // made, from /proc/PID/maps) and write-protects the writable ones. False with `error` set when
   // async write-protect or PAGEMAP_SCAN is not available.
   bool start(pid_t pid, int uffd, std::string& error);
-  // Before a memory system call runs (its seccomp stop): harvest the pages it can affect, so
-  // their stores and loads come before it.
-  void before_call(const mem_call& c);
+  // Before a memory system call of thread `tid` runs (its seccomp stop): harvest the pages it can
+  // affect, so their stores and loads come before it. Until after_call, other harvests leave
+  // those pages alone: a zap in flight leaves page-table entries without uffd-wp markers, which
+  // PAGEMAP_SCAN reports as written (fs/proc/task_mmu.c:pagemap_page_category, pte_none).
+  void before_call(int tid, const mem_call& c);
   // After it ran (its exit stop): the operation line, then the address-space bookkeeping.
-  void after_call(const mem_call& c);
+  void after_call(int tid, const mem_call& c);
+  // Thread `tid` died inside a call.
+  void abandon(int tid) { in_flight_.erase(tid); }
   // The recorded process forked (a child with its own copy of the address space).
   void on_fork();
   // Harvest every tracked page, then `epoch`: periodically (--interval), before a fork, an
@@ -72,6 +77,7 @@ class recorder {
   translator translate_;
   layout layout_;
   page_set known_present_;  // page numbers the trace already shows present
+  std::map<int, std::vector<range>> in_flight_;  // pages of calls between their two stops
   wp_tracker wp_;
   recorder_stats stats_;
 };

@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -92,6 +93,8 @@ class session {
 
   void handle(pid_t tid, int status);
   void on_seccomp(pid_t tid, task& t);
+  void start_call(pid_t tid, task& t);
+  void end_call(pid_t tid);  // the call in flight ended: start the next held one
   void on_syscall_exit(pid_t tid, task& t);
   void on_exec(pid_t tid);
   void on_clone(pid_t tid, task& t);
@@ -108,6 +111,8 @@ class session {
   std::map<pid_t, task> tasks_;
   phase phase_ = phase::before_exec;
   pid_t main_ = 0, recorded_tgid_ = 0;
+  pid_t in_call_ = 0;         // the thread whose recorded memory call is in flight
+  std::deque<pid_t> held_;    // threads stopped before a memory call, waiting for in_call_
   int main_status_ = 0, err_fd_ = -1, timer_fd_ = -1;
   bool main_done_ = false;
   std::string error_;
@@ -193,9 +198,32 @@ void session::on_seccomp(pid_t tid, task& t) {
   c.nargs = nargs_of(*sys);
   if (*sys == mem_sys::mmap && !(c.args[3] & MAP_ANONYMOUS))
     c.file = identify_fd(tid, static_cast<int>(c.args[4]));
-  rec_.before_call(c);
   t.pending = c;
+  // One recorded memory call at a time: the trace's order must be the order of their effects,
+  // and exit stops of calls running side by side arrive in any order. The kernel serialises
+  // most of them on mmap_lock anyway.
+  if (in_call_) {
+    held_.push_back(tid);
+    return;
+  }
+  start_call(tid, t);
+}
+
+void session::start_call(pid_t tid, task& t) {
+  in_call_ = tid;
+  rec_.before_call(tid, *t.pending);
   ptrace(PTRACE_SYSCALL, tid, 0, 0);  // to its exit stop, for the result
+}
+
+void session::end_call(pid_t tid) {
+  if (in_call_ != tid) return;
+  in_call_ = 0;
+  while (!in_call_ && !held_.empty()) {
+    pid_t next = held_.front();
+    held_.pop_front();
+    auto it = tasks_.find(next);
+    if (it != tasks_.end() && it->second.pending) start_call(next, it->second);
+  }
 }
 
 void session::on_syscall_exit(pid_t tid, task& t) {
@@ -209,7 +237,9 @@ void session::on_syscall_exit(pid_t tid, task& t) {
     mem_call c = *t.pending;
     t.pending.reset();
     c.ret = info->rval;
-    if (phase_ == phase::recording && t.recorded) rec_.after_call(c);
+    if (phase_ == phase::recording && t.recorded) rec_.after_call(tid, c);
+    resume(tid);
+    return end_call(tid);
   }
   resume(tid);
 }
@@ -268,6 +298,9 @@ void session::handle(pid_t tid, int st) {
   if (WIFEXITED(st) || WIFSIGNALED(st)) {
     auto it = tasks_.find(tid);
     if (it != tasks_.end()) tasks_.erase(it);
+    rec_.abandon(tid);
+    std::erase(held_, tid);
+    end_call(tid);
     if (tid == main_) {
       main_status_ = st;
       main_done_ = true;
@@ -301,7 +334,14 @@ void session::handle(pid_t tid, int st) {
     case PTRACE_EVENT_EXIT:
       // The address space is still there (kernel/exit.c:do_exit stops before exit_mm).
       if (phase_ == phase::recording && t.recorded) rec_.harvest();
-      return resume(tid);
+      // Killed while held before a call, or inside one: the call never completes.
+      std::erase(held_, tid);
+      if (t.pending) {
+        t.pending.reset();
+        rec_.abandon(tid);
+      }
+      resume(tid);
+      return end_call(tid);
     case PTRACE_EVENT_STOP:
       // A group-stop (SIGSTOP and friends): keep it stopped the way it would be untraced.
       if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -90,7 +91,7 @@ recorder::recorder(std::string command, std::string kernel, unsigned interval_ms
     : epoch_per_call_(epoch_per_call) {
   header_ = "sdtrace 1\nkernel " + kernel + "\n";
   header_ += fmt::format(
-      "# sdmc record --interval {} -- {}\n"
+      "# sdmc record --interval {}{} -- {}\n"
       "# recorded {} on Linux {}\n"
       "#\n"
       "# How to read this trace:\n"
@@ -111,7 +112,7 @@ recorder::recorder(std::string command, std::string kernel, unsigned interval_ms
       "# - Only this process: a forked child is not recorded (the parent's trace shows `fork`),\n"
       "#   and an execve ends the trace. With threads, a store made by another thread between\n"
       "#   a harvest and the next call's effect appears after that call.\n",
-      interval_ms, command, today(), kernel,
+      interval_ms, epoch_per_call ? " --epoch-per-call" : "", command, today(), kernel,
       epoch_per_call
           ? fmt::format("It harvests everything before every memory system call\n"
                         "#   and every {} ms, each harvest ending with `epoch`.", interval_ms)
@@ -230,9 +231,9 @@ bool recorder::start(pid_t pid, int uffd, std::string& error) {
   for (auto& [start, s] : layout_.segments()) {
     if (s.special) continue;
     std::vector<page_run> runs;
-    if (wp_.scan({start, s.end}, PAGE_IS_PRESENT, PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO,
-                 runs) != 0) {
-      error = std::string("PAGEMAP_SCAN: ") + std::strerror(errno) + " (needs Linux 6.7 or later)";
+    if (int err = wp_.scan({start, s.end}, PAGE_IS_PRESENT,
+                           PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO, runs)) {
+      error = std::string("PAGEMAP_SCAN: ") + std::strerror(err) + " (needs Linux 6.7 or later)";
       return false;
     }
     for (const page_run& r : runs) {
@@ -264,10 +265,18 @@ void recorder::collect(std::uint64_t start, std::uint64_t end, bool untracked) {
     for (range r : ranges) scan -= boost::icl::discrete_interval<std::uint64_t>::right_open(r.start, r.end);
   std::vector<range> tracked;
   for (auto& iv : scan) tracked.push_back({iv.lower(), iv.upper()});
-  for (range r : tracked)
-    if (int err = wp_.take(r, runs))
+  for (range r : tracked) {
+    int err = wp_.take(r, runs);
+    if (err == ESRCH) {
+      // The last thread is past exit_mm (kernel/exit.c): the address space is gone, and with
+      // it every store still to come.
+      mm_gone_ = true;
+      return;
+    }
+    if (err)
       comment(fmt::format("PAGEMAP_SCAN with PM_SCAN_WP_MATCHING over {:#x}-{:#x} failed: {}",
                           r.start, r.end, std::strerror(err)));
+  }
   page_set present, written;
   for (const page_run& r : runs) {
     if (r.categories & PAGE_IS_PRESENT) present += pages(r.start, r.end);
@@ -275,7 +284,7 @@ void recorder::collect(std::uint64_t start, std::uint64_t end, bool untracked) {
   }
   if (untracked) {
     runs.clear();
-    if (int err = wp_.present_untracked({start, end}, runs))
+    if (int err = wp_.present_untracked({start, end}, runs); err && err != ESRCH)
       comment(fmt::format("PAGEMAP_SCAN for present pages failed: {}", std::strerror(err)));
     present += to_pages(runs);
     // A page below the stack: the stack VMA grew down (mm/mmap.c:expand_downwards).
@@ -346,7 +355,7 @@ void recorder::emit_accesses(const page_set& present, const page_set& written) {
 }
 
 void recorder::harvest() {
-  if (!started_ || finished_) return;
+  if (!started_ || finished_ || mm_gone_) return;
   ++stats_.harvests;
   collect(0, kUserEnd, true);
   emit(op_line(trace::Epoch{}));
@@ -379,7 +388,7 @@ std::vector<range> affected(const mem_call& c, std::optional<std::uint64_t> brk)
 }  // namespace
 
 void recorder::before_call(int tid, const mem_call& c) {
-  if (!started_ || finished_) return;
+  if (!started_ || finished_ || mm_gone_) return;
   const std::vector<range> aff = affected(c, translate_.brk);
   if (epoch_per_call_ || c.sys == mem_sys::other) harvest();
   else
@@ -471,7 +480,7 @@ void recorder::finish(const std::string& why) {
   finished_ = true;
   if (!started_) return;
   body_ += fmt::format(
-      "# end: {}\n# {} memory calls, {} harvests, {} pages written, {} pages read, {} comments\n",
+      "# end: {}\n# {} memory calls, {} full harvests, {} pages written, {} pages read, {} comments\n",
       why, stats_.calls, stats_.harvests, stats_.written_pages, stats_.read_pages, stats_.comments);
   if (stats_.raced_writes || stats_.outside_pages || stats_.track_failures)
     body_ += fmt::format("# warnings: {} raced store pages, {} pages outside recorded mappings, {} "

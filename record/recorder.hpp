@@ -73,6 +73,7 @@ class recorder {
 
   std::string header_, body_;
   bool started_ = false, finished_ = false, epoch_per_call_ = false;
+  bool mm_gone_ = false;  // the recorded address space no longer exists (exit in progress)
   pid_t pid_ = 0;
   translator translate_;
   layout layout_;

@@ -374,6 +374,12 @@ session_result session::run() {
     return res;
   }
   if (main_ == 0) child(o_, go[0], err[1]);
+  // Like a shell's foreground job: a terminal's ^C or ^\ is the program's to handle; the
+  // recorder stays to write the trace. (The child keeps the dispositions it had at the fork.)
+  struct sigaction ignore {}, old_int {}, old_quit {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGINT, &ignore, &old_int);
+  sigaction(SIGQUIT, &ignore, &old_quit);
   close(go[0]);
   close(err[1]);
   err_fd_ = err[0];
@@ -382,6 +388,8 @@ session_result session::run() {
     close(go[1]);
     waitpid(main_, nullptr, 0);
     sigprocmask(SIG_SETMASK, &old, nullptr);
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGQUIT, &old_quit, nullptr);
     res.exit_code = 2;
     res.error = fmt::format("ptrace is not permitted here: {} (sdmc record traces the program "
                             "with PTRACE_SEIZE; check kernel.yama.ptrace_scope and seccomp "
@@ -417,6 +425,8 @@ session_result session::run() {
   close(sfd);
   close(timer_fd_);
   sigprocmask(SIG_SETMASK, &old, nullptr);
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGQUIT, &old_quit, nullptr);
 
   if (!error_.empty()) {
     res.exit_code = 2;

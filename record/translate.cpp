@@ -128,9 +128,6 @@ void mremap_call(const mem_call& c, translated& t) {
   m.maymove = flags & MREMAP_MAYMOVE;
   if (flags & MREMAP_FIXED) m.fixed = c.args[4];
   m.dontunmap = flags & MREMAP_DONTUNMAP;
-  if (c.ret < 0 && m.maymove && !m.fixed) {
-    // A failed move without `fixed` is fine: replay needs the `= ADDR` only when the model moves.
-  }
   t.lines.push_back(line_of(m, c.ret));
 }
 

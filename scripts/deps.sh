@@ -7,6 +7,7 @@ packages=(
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
   libboost-dev librapidcheck-dev libgtest-dev googletest libbenchmark-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev
+  libzstd-dev strace
   "$@"
 )
 

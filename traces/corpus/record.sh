@@ -18,7 +18,7 @@ trap 'rm -rf "$work"' EXIT
 for name in "${names[@]}"; do
 	corpus_workload "$name" "$work"
 	out=$here/$name.sdt.zst
-	"$sdmc" record -o "$out" -- "${argv[@]}" <"$stdin" >/dev/null
+	"$sdmc" record --interval 20 -o "$out" -- "${argv[@]}" <"$stdin" >/dev/null
 	"$sdmc" replay "$out" >/dev/null || { echo "$name: replay failed" >&2; exit 1; }
 	printf '| `%s` | `%s` | %s | %s | %s |\n' "$name" "$(echo "${argv[*]}" | sed "s|$CORPUS_ROOT/||g")$([ "$stdin" = /dev/null ] || echo " < ${stdin#"$CORPUS_ROOT"/}")" \
 		"$(uname -r)" "$(date -u +%Y-%m-%d)" "$(du -k "$out" | cut -f1) KiB"

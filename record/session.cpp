@@ -54,7 +54,11 @@ std::string status_text(int st) {
 }
 
 // [[noreturn]] child side of the fork: wait for the tracer, install the filter, exec.
-[[noreturn]] void child(const session_options& o, int go_fd, int err_fd) {
+[[noreturn]] void child(const session_options& o, int go_fd, int err_fd, int go_w, int err_r) {
+  // The other ends are the tracer's: with the write end of `go` open here, a tracer that gives
+  // up (ptrace refused) would leave this read waiting for ever.
+  close(go_w);
+  close(err_r);
   char c;
   if (read(go_fd, &c, 1) != 1) _exit(127);  // the tracer could not attach
   sigset_t none;
@@ -373,7 +377,7 @@ session_result session::run() {
     res.error = std::string("fork: ") + std::strerror(errno);
     return res;
   }
-  if (main_ == 0) child(o_, go[0], err[1]);
+  if (main_ == 0) child(o_, go[0], err[1], go[1], err[0]);
   // Like a shell's foreground job: a terminal's ^C or ^\ is the program's to handle; the
   // recorder stays to write the trace. (The child keeps the dispositions it had at the fork.)
   struct sigaction ignore {}, old_int {}, old_quit {};

@@ -2,7 +2,12 @@
 // trace must hold exactly those, in an order that keeps every store before the layout change of
 // its page, and the program must behave as it does untraced.
 #include <gtest/gtest.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 
 #include <filesystem>
@@ -172,6 +177,57 @@ TEST(Record, MissingProgramIsAnErrorWithoutATrace) {
             std::string::npos)
       << r.err;
   EXPECT_FALSE(fs::exists(out));
+}
+
+// Runs `sdmc record` in a process where system call `nr` fails with EPERM (a seccomp filter
+// of the test's own, inherited by sdmc and the program): what a container that forbids it does.
+run_result record_denied(long nr, const std::string& out) {
+  const std::string so = out + ".stdout", se = out + ".stderr";
+  pid_t pid = fork();
+  if (pid == 0) {
+    sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(nr), 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog prog{4, f};
+    // LeakSanitizer checks through ptrace at exit, which this process may be denying (ASan build).
+    setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+    freopen(so.c_str(), "w", stdout);
+    freopen(se.c_str(), "w", stderr);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+      _exit(90);
+    execl(kSdmc.c_str(), kSdmc.c_str(), "record", "-o", out.c_str(), "--", kProg.c_str(), "basic",
+          (char*)nullptr);
+    _exit(91);
+  }
+  run_result r;
+  waitpid(pid, &r.status, 0);
+  r.out = sdmc::test::slurp(so);
+  r.err = sdmc::test::slurp(se);
+  return r;
+}
+
+TEST(Record, MissingPermissionsAreClearErrors) {
+  struct {
+    long nr;
+    const char* message;
+  } cases[] = {
+      {SYS_ptrace, "ptrace is not permitted here: Operation not permitted"},
+      {SYS_seccomp, "cannot install the seccomp filter: Operation not permitted"},
+      {SYS_userfaultfd, "userfaultfd is not permitted here: Operation not permitted"},
+  };
+  for (auto& c : cases) {
+    SCOPED_TRACE(c.message);
+    const std::string out = scratch("denied.sdt");
+    fs::remove(out);
+    run_result r = record_denied(c.nr, out);
+    EXPECT_EQ(r.exit_code(), 2) << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out));
+    EXPECT_EQ(r.out, "");  // the program did not run on without being recorded
+  }
 }
 
 TEST(Record, UsageErrorsExitTwo) {

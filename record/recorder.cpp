@@ -200,6 +200,13 @@ void recorder::prologue(pid_t pid) {
     s.stack = path == "[stack]";
     layout_.map(start, end, s);
     if (s.stack) body_ += "# [stack]\n";
+    if (path == "[heap]" && translate_.brk && *translate_.brk == start) {
+      // A heap exec already grew (binfmt_elf can place brk after a bss): the brk that made it,
+      // so that later brk lines continue from it.
+      emit(op_line(trace::Brk{start, end}, static_cast<std::int64_t>(end)));
+      translate_.brk = end;
+      continue;
+    }
     emit(op_line(m, static_cast<std::int64_t>(start)));
   }
   for (const std::string& s : left_out) comment("left out: " + s);

@@ -9,6 +9,15 @@
 // every constructor), needs no async-signal-safe code inside the program, leaves its signal
 // handlers and its own seccomp use alone, and maps nothing into the recorded address space.
 // The cost is two stops per memory system call (docs/performance.md).
+//
+// What it does not do: record the children (every descendant stays traced, because without a
+// tracer its RET_TRACE calls would fail with ENOSYS, but only the first program's image is
+// recorded); record 32-bit (i386, x32) programs (refused, exit 2); let the program use ptrace on
+// its own children (they are traced already). Memory calls of the recorded threads run one at a
+// time so that the trace's order is the order of their effects; stores of one thread made while
+// another thread's call is in flight on the same pages may land after that call (a comment marks
+// a store that then faults). sdmc waits for every descendant, as `strace -f` does, and exits
+// with the first program's status.
 #pragma once
 
 #include <string>

@@ -10,6 +10,9 @@ void add_replay(CLI::App& app, int& exit_code);
 void add_maps(CLI::App& app, int& exit_code);
 void add_generate(CLI::App& app, int& exit_code);
 void add_kernel_diff(CLI::App& app, int& exit_code);
+void add_check(CLI::App& app, int& exit_code);
+void add_compare(CLI::App& app, int& exit_code);
+void add_explore(CLI::App& app, int& exit_code);
 void add_record(CLI::App& app, int& exit_code);
 void add_import_strace(CLI::App& app, int& exit_code);
 

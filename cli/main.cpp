@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   sdmc::cli::add_maps(app, exit_code);
   sdmc::cli::add_generate(app, exit_code);
   sdmc::cli::add_kernel_diff(app, exit_code);
+  sdmc::cli::add_check(app, exit_code);
+  sdmc::cli::add_compare(app, exit_code);
+  sdmc::cli::add_explore(app, exit_code);
   sdmc::cli::add_record(app, exit_code);
   sdmc::cli::add_import_strace(app, exit_code);
   try {

@@ -1,4 +1,4 @@
-// sdmc replay TRACE... [--policy NAME] [--json]
+// sdmc replay TRACE... [--policy NAME] [--mutant NAME] [--json]
 #include <fmt/format.h>
 
 #include <iostream>
@@ -15,6 +15,7 @@ namespace {
 struct replay_args {
   std::vector<std::string> traces;
   std::string policy = "upstream-6.12";
+  std::string mutant_name;  // a historical bug switched in (model/mutant.hpp), "" for none
   bool json = false;
 };
 
@@ -43,6 +44,15 @@ int run(const replay_args& a) {
     return 2;
   }
   const bool baseline = a.policy == "upstream-6.12";
+  mutant bug = mutant::none;
+  if (!a.mutant_name.empty()) {
+    auto m = mutant_by_name(a.mutant_name);
+    if (!m) {
+      fmt::print(stderr, "sdmc replay: --mutant: unknown mutant '{}'\n", a.mutant_name);
+      return 2;
+    }
+    bug = *m;
+  }
   int rc = 0;
   nlohmann::json all = nlohmann::json::array();
   for (const std::string& path : a.traces) {
@@ -57,6 +67,7 @@ int run(const replay_args& a) {
     replay_options opt;
     opt.expectations_are_failures = opt.results_are_failures = baseline;
     replayer r(t, *pol, opt);
+    r.k.mm.bug = bug;
     for (const trace::Line& l : t.lines) r.step(l);
     r.finish();
     if (!r.failures.empty() && rc == 0) rc = 1;
@@ -69,15 +80,16 @@ int run(const replay_args& a) {
                      {"false_negatives", r.ghost.sd.false_negatives},
                      {"lost_new_mappings", r.ghost.sd.lost_new_mappings},
                      {"false_positives", r.ghost.sd.false_positives},
+                     {"kernel_gaps", r.ghost.sd.kernel_gaps},
                      {"written", counts_json(r.ghost.written)},
                      {"vmas", vmas_json(r.k)},
                      {"pages", pages_json(r.k, touched_pages(t))}});
       continue;
     }
     fmt::print("{}: {} under {} ({} lines; false negatives {}, lost new mappings {}, false "
-               "positives {})\n",
+               "positives {}, kernel gaps {})\n",
                path, verdict_of(r), a.policy, t.lines.size(), r.ghost.sd.false_negatives,
-               r.ghost.sd.lost_new_mappings, r.ghost.sd.false_positives);
+               r.ghost.sd.lost_new_mappings, r.ghost.sd.false_positives, r.ghost.sd.kernel_gaps);
     print_checks("FAILED", r.failures, path);
     print_checks("differs", r.differences, path);
   }
@@ -91,6 +103,7 @@ void add_replay(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("replay", "Replay sdtrace files on the model and check them");
   cmd->add_option("traces", args->traces, "sdtrace files")->required();
   cmd->add_option("--policy", args->policy, "soft-dirty design to model");
+  cmd->add_option("--mutant", args->mutant_name, "switch one historical bug into the model");
   cmd->add_flag("--json", args->json, "machine-readable output");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }

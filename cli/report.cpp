@@ -118,7 +118,8 @@ nlohmann::json pages_json(const kernel& k, const pset& pages) {
 nlohmann::json counts_json(const oracle_counts& c) {
   return {{"false_negatives", c.false_negatives},
           {"lost_new_mappings", c.lost_new_mappings},
-          {"false_positives", c.false_positives}};
+          {"false_positives", c.false_positives},
+          {"kernel_gaps", c.kernel_gaps}};
 }
 
 }  // namespace sdmc::cli

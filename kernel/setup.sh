@@ -2,7 +2,10 @@
 # sdmc kernel set-up: packages, pristine Linux 6.12 source, patched tree per
 # patch series, KUnit suite copied in. Idempotent and cached.
 #
-#   kernel/setup.sh [--series NAME] [--no-install]
+#   kernel/setup.sh [--series NAME] [--no-install] [--pristine-only]
+#
+# --pristine-only: only the pristine extract (step 2; no package check beyond
+# the source tarball, no tree); prints its path. Used by kernel/vma-size.sh.
 #
 # Cache (SDMC_CACHE, default ~/.cache/sdmc):
 #   linux-source-6.12/   pristine extract of /usr/src/linux-source-6.12.tar.xz
@@ -19,11 +22,13 @@ set -euo pipefail
 
 SERIES=upstream-6.12
 INSTALL=1
+PRISTINE_ONLY=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--series) SERIES=${2:?--series needs a name}; shift 2 ;;
 	--series=*) SERIES=${1#*=}; shift ;;
 	--no-install) INSTALL=0; shift ;;
+	--pristine-only) PRISTINE_ONLY=1; shift ;;
 	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
 	*) die "unknown argument '$1'" ;;
 	esac
@@ -31,26 +36,11 @@ done
 PATCHES=$(series_dir "$SERIES")
 
 # ---- 1. packages -----------------------------------------------------------
-PKGS="linux-source-6.12 qemu-system-x86 build-essential bc bison flex libelf-dev libssl-dev cpio python3 xz-utils zstd"
-missing=()
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	[ $INSTALL = 1 ] || die "missing packages: ${missing[*]} (run without --no-install, or apt-get install them)"
-	note "installing: ${missing[*]}"
-	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
-	if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >"$SDMC_CACHE.apt.log" 2>&1; then
-		$SUDO apt-get update -q >>"$SDMC_CACHE.apt.log" 2>&1 || true
-		$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >>"$SDMC_CACHE.apt.log" 2>&1 ||
-			{ tail -20 "$SDMC_CACHE.apt.log" >&2; die "apt-get install failed for: ${missing[*]}"; }
-	fi
-	still=()
-	for p in "${missing[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || still+=("$p")
-	done
-	[ ${#still[@]} -eq 0 ] || die "packages still missing after apt-get: ${still[*]}"
-fi
+# linux-config-6.12 and dwarves (pahole): kernel/vma-size.sh
+PKGS="linux-source-6.12 qemu-system-x86 build-essential bc bison flex libelf-dev libssl-dev cpio python3 xz-utils zstd linux-config-6.12 dwarves"
+[ $PRISTINE_ONLY = 0 ] || PKGS=
+# shellcheck disable=SC2086
+need_packages $INSTALL $PKGS
 [ -f "$SDMC_SRC_TARBALL" ] || die "kernel source tarball $SDMC_SRC_TARBALL not found (package $SDMC_SRC_PKG)"
 mkdir -p "$SDMC_CACHE"
 
@@ -73,12 +63,17 @@ KVER="$(mkv VERSION).$(mkv PATCHLEVEL).$(mkv SUBLEVEL)$(mkv EXTRAVERSION)"
 echo "$KVER deb=$DEBVER" >"$SDMC_VERSION_FILE.tmp"
 cmp -s "$SDMC_VERSION_FILE.tmp" "$SDMC_VERSION_FILE" 2>/dev/null && rm "$SDMC_VERSION_FILE.tmp" ||
 	mv "$SDMC_VERSION_FILE.tmp" "$SDMC_VERSION_FILE"
+if [ $PRISTINE_ONLY = 1 ]; then
+	echo "$SDMC_PRISTINE"
+	exit 0
+fi
 
 # ---- 3. patched tree for the series ----------------------------------------
 TREE=$(tree_dir "$SERIES")
-shopt -s nullglob
-patches=("$PATCHES"/*.patch)
-shopt -u nullglob
+# (kernel/lib.sh:series_patches: the folder's *.patch, or its `series` file)
+series_list=$(series_patches "$SERIES") || exit 2
+patches=()
+[ -z "$series_list" ] || mapfile -t patches <<<"$series_list"
 HASH=$( { echo "$STAMP"; for p in "${patches[@]}"; do basename "$p"; sha256sum <"$p"; done; } | sha256sum | cut -c1-16)
 if [ ! -f "$TREE/.sdmc-series-hash" ] || [ "$(cat "$TREE/.sdmc-series-hash")" != "$HASH" ]; then
 	note "making tree-$SERIES (series hash $HASH, ${#patches[@]} patches)"

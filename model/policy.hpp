@@ -47,18 +47,25 @@ class policy {
   }
 
   // mm/internal.h:vma_soft_dirty_enabled for the page `pfn` of `vma`: writes there must fault.
-  virtual bool tracking_enabled(const vma_ref& vma, pfn_t pfn) const = 0;
+  virtual bool tracking_enabled(const mm_struct& mm, const vma_ref& vma, pfn_t pfn) const = 0;
+  // The pages of the VMA where tracking_enabled holds, as intervals.
+  virtual pset vma_tracked_pages(const mm_struct& mm, const vma_ref& vma) const {
+    pset out;
+    if (tracking_enabled(mm, vma, vma.vm_start)) out += prange(vma.vm_start, vma.vm_end);
+    return out;
+  }
   // Does any page of the VMA need write faults for soft-dirty (the soft-dirty clause of
   // mm/vma.c:vma_wants_writenotify)?
-  virtual bool vma_wants_sd_writenotify(const vma_ref& vma) const = 0;
+  virtual bool vma_wants_sd_writenotify(const mm_struct& mm, const vma_ref& vma) const = 0;
   // The VMA's contribution to pagemap bit 55 for `pfn` (fs/proc/task_mmu.c:pte_to_pagemap_entry).
-  virtual bool vma_reports_dirty(const vma_ref& vma, pfn_t pfn) const = 0;
-  // True when vma_reports_dirty varies inside a VMA (so callers cannot sample one page).
+  virtual bool vma_reports_dirty(const mm_struct& mm, const vma_ref& vma, pfn_t pfn) const = 0;
+  // True when vma_reports_dirty and tracking_enabled vary inside a VMA (so callers cannot
+  // sample one page).
   virtual bool has_page_granular_state() const { return false; }
   // The same for the whole VMA, as intervals (what the oracle judges; cost follows intervals).
-  virtual pset vma_dirty_pages(const vma_ref& vma) const {
+  virtual pset vma_dirty_pages(const mm_struct& mm, const vma_ref& vma) const {
     pset out;
-    if (vma_reports_dirty(vma, vma.vm_start)) out += prange(vma.vm_start, vma.vm_end);
+    if (vma_reports_dirty(mm, vma, vma.vm_start)) out += prange(vma.vm_start, vma.vm_end);
     return out;
   }
 
@@ -75,14 +82,38 @@ class policy {
                         pfn_t new_end) const = 0;
   // clear_refs at VMA level (fs/proc/task_mmu.c:clear_refs_write). Returns true when it changed
   // the VMA, in which case vm_page_prot is recomputed.
-  virtual bool clear_vma(vma_value& v, pfn_t vm_start, pfn_t vm_end) const = 0;
+  virtual bool clear_vma(mm_struct& mm, vma_value& v, pfn_t vm_start, pfn_t vm_end) const = 0;
 
-  // Per-VMA state that follows the VMA through splits and moves (granular non_sd_reg, kept in
-  // mm.non_sd_regs): called after __split_vma made `lo` and `hi` out of one VMA, and after
-  // copy_vma made `moved` from `src` shifted by delta_pages.
+  // Per-VMA state that follows the VMA through splits, merges, moves and unmaps (granular
+  // non_sd_reg lists, kept in mm.non_sd_regs keyed by vma_id):
+  // - after __split_vma made `lo` and `hi` out of one VMA;
   virtual void on_split(mm_struct& mm, const vma_ref& lo, const vma_ref& hi) const {}
-  virtual void on_move(mm_struct& mm, const vma_ref& src, const vma_ref& moved,
-                       std::int64_t delta_pages) const {}
+  // - after a merge stored `merged` (the target's vm_area_struct) and removed or shrank the
+  //   VMAs `absorbed_ids` (a shrunk one keeps its id and what lies outside `merged`);
+  virtual void on_merge(mm_struct& mm, const vma_ref& merged,
+                        std::span<const std::uint32_t> absorbed_ids) const {}
+  // - after copy_vma placed [src_start, src_end) of `src` at `moved` (a new VMA or the one
+  //   it merged into), shifted by delta_pages; the source range is unmapped afterwards;
+  virtual void on_move(mm_struct& mm, const vma_ref& src, pfn_t src_start, pfn_t src_end,
+                       const vma_ref& moved, std::int64_t delta_pages) const {}
+  // - before the whole VMAs inside [start,end) are removed (munmap after its splits).
+  virtual void on_unmap(mm_struct& mm, pfn_t start, pfn_t end) const {}
+
+  // A consumer emulating soft-dirty with async userfaultfd write-protect (the uffd-wp design):
+  // every anonymous and shmem mapping is registered and write-protected when it is created,
+  // clear_refs becomes a write-protect reset of the whole address space, and bit 55 reads as
+  // PAGE_IS_WRITTEN.
+  virtual bool emulates_soft_dirty_with_uffd_wp() const { return false; }
+  // Does bit 55 mark a new mapping as changed (VM_SOFTDIRTY or an uncovered range)? The uffd-wp
+  // design has no such signal: its lost new mappings are a property of the design, counted
+  // in the table but not a soundness violation.
+  virtual bool signals_new_mappings() const { return !emulates_soft_dirty_with_uffd_wp(); }
+
+  // --- metrics ------------------------------------------------------------------------
+  // Bytes of per-VMA state the design adds to the kernel's (granular: list heads and nodes).
+  virtual std::uint64_t extra_metadata_bytes(const mm_struct& mm) const { return 0; }
+  // Number of non_sd_reg nodes (granular designs).
+  virtual std::uint64_t non_sd_reg_nodes(const mm_struct& mm) const { return 0; }
 };
 
 std::unique_ptr<policy> make_policy(std::string_view name);  // nullptr for an unknown name

@@ -4,10 +4,21 @@
 namespace sdmc {
 
 Result kernel::clear_refs() {
+  if (pol_.emulates_soft_dirty_with_uffd_wp()) {
+    // The uffd-wp design: the consumer's reset is a write-protect of the whole address space
+    // (registering what is not registered yet), not the soft-dirty walk.
+    for (const vma_ref& v : mm.all_vmas()) {
+      if (!mm.find_vma(v.vm_start)) continue;  // (registration merges never remove a start)
+      if (!uffd_register(v.vm_start, v.vm_end)) uffd_writeprotect(v.vm_start, v.vm_end);
+    }
+    mm.cleared_refs = true;
+    if (obs) obs->cleared_refs();
+    return ok(0);
+  }
   // First the VMAs: the policy clears the flag, and vm_page_prot is recomputed only for VMAs
   // it changed (write-notify comes back for shared mappings).
   mm.update_each_vma([&](pfn_t s, pfn_t e, vma_value& v) {
-    if (pol_.clear_vma(v, s, e)) v.page_prot_write = page_prot_write(vma_ref{s, e, v});
+    if (pol_.clear_vma(mm, v, s, e)) v.page_prot_write = page_prot_write(vma_ref{s, e, v});
   });
   // Then the walk: clear_soft_dirty write-protects and cleans every present PTE (the pinned
   // exception is out of scope: no DMA pins in the model) and cleans every swap entry and

@@ -5,7 +5,7 @@ namespace sdmc {
 
 bool kernel::needs_sd_wp(const vma_ref& vma, pfn_t pfn, const pte_t& pte) const {
   // mm/internal.h:pte_needs_soft_dirty_wp
-  return pol_.tracking_enabled(vma, pfn) && !pte.soft_dirty;
+  return pol_.tracking_enabled(mm, vma, pfn) && !pte.soft_dirty;
 }
 
 anon_vma_id kernel::anon_vma_prepare(pfn_t vm_start) {
@@ -93,9 +93,11 @@ void kernel::fault_run(const vma_ref& vma, pfn_t s, pfn_t e, const pte_t& pte, b
       n.kind = pte_kind::present;
       n.page = pte_page::anon;
       n.dirty = false;
-      n.write = pte.anon_exclusive && (vma.v.vm_flags & VM_WRITE) && !pte.uffd_wp &&
-                !needs_sd_wp(vma, s, pte);
-      mm.set_ptes(s, e, n);
+      for_each_tracking_run(vma, s, e, [&](pfn_t a, pfn_t b) {
+        n.write = pte.anon_exclusive && (vma.v.vm_flags & VM_WRITE) && !pte.uffd_wp &&
+                  !needs_sd_wp(vma, a, pte);
+        mm.set_ptes(a, b, n);
+      });
       return;
     }
     const bool uffd = pte.kind == pte_kind::marker;

@@ -51,6 +51,17 @@ class observer {
   virtual void unmapped(pfn_t start, pfn_t end) = 0;         // addresses left the address space
   virtual void cleared_refs() = 0;                           // clear_refs 4 ran
   virtual void wp_reset(pfn_t start, pfn_t end) = 0;         // uffd-wp protection re-armed
+  // mremap moved [src, src+src_pages) to [dst, dst+dst_pages) (dst_pages > src_pages: the
+  // tail grew), or grew a VMA in place over [start,end). Both are new at these addresses.
+  virtual void moved(pfn_t src, pfn_t src_pages, pfn_t dst, pfn_t dst_pages) {
+    mapped_new(dst, dst + dst_pages);
+  }
+  virtual void grown_in_place(pfn_t start, pfn_t end) { mapped_new(start, end); }
+  // Soft-dirty was reset for [start,end) only (the uffd-wp design: a write-protect of the
+  // range is its consumer's clear).
+  virtual void sd_reset(pfn_t start, pfn_t end) {}
+  // File/shmem PTEs of [start,end) were zapped while the page cache keeps the content.
+  virtual void zapped_kept(pfn_t start, pfn_t end) {}
 };
 
 class kernel {
@@ -133,6 +144,19 @@ class kernel {
   void populate(pfn_t start, pfn_t end);  // mm/gup.c:populate_vma_page_range over VMAs
   anon_vma_id anon_vma_prepare(pfn_t vm_start);
   bool needs_sd_wp(const vma_ref& vma, pfn_t pfn, const pte_t& pte) const;
+  // Calls f(a, b) for the runs of [s,e) (inside `vma`) over which the policy's
+  // tracking_enabled is constant: the whole range unless the policy is page-granular.
+  template <class F>
+  void for_each_tracking_run(const vma_ref& vma, pfn_t s, pfn_t e, F&& f) const {
+    if (!pol_.has_page_granular_state()) return f(s, e);
+    pfn_t at = s;
+    for (const auto& iv : pol_.vma_tracked_pages(mm, vma) & prange(s, e)) {
+      if (at < iv.lower()) f(at, iv.lower());
+      f(iv.lower(), iv.upper());
+      at = iv.upper();
+    }
+    if (at < e) f(at, e);
+  }
   bool can_change_pte_writable(const vma_ref& vma, pfn_t pfn, const pte_t& pte) const;
   std::uint64_t file_mapcount(file_id f, std::uint64_t index) const;
 
@@ -148,6 +172,10 @@ class kernel {
 
   // uffd.cpp
   void uffd_wp_range(const vma_ref& vma, pfn_t start, pfn_t end);
+  int uffd_register(pfn_t start, pfn_t end);      // -errno
+  void uffd_writeprotect(pfn_t start, pfn_t end, bool consumer_setup = false);
+  // The uffd-wp design (policy::emulates_soft_dirty_with_uffd_wp): register a new mapping.
+  void consumer_track_new(pfn_t start, pfn_t end, bool protect);
   bool scan_written(const vma_ref& vma, pfn_t pfn) const;
   // Runs of [s,e) inside `vma` with their PAGE_IS_WRITTEN category.
   template <class F> void for_each_written_run(const vma_ref& vma, pfn_t s, pfn_t e, F&& f) const;

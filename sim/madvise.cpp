@@ -38,6 +38,7 @@ void kernel::pageout_range(const vma_ref& vma, pfn_t start, pfn_t end) {
         if (file_mapcount(vma.v.file, index) != 1) continue;
         const bool marker = (vma.v.vm_flags & VM_UFFD_WP) && p.uffd_wp;
         changes.push_back({q, q + 1, marker ? make_marker() : pte_t{}});
+        if (obs) obs->zapped_kept(q, q + 1);
         if (mm.has_swap) {
           memfile& f = mm.file(vma.v.file);
           f.cached.erase(index);
@@ -126,6 +127,8 @@ int kernel::madvise_vma(const vma_ref& vma, pfn_t start, pfn_t end, Advice advic
           if (markers && p.uffd_wp) return make_marker();
           return pte_t{};
         });
+        // The content is now zero with no store: re-read, a fresh page maps clean.
+        if (obs) obs->zapped_kept(pfn_t(s), pfn_t(e));
       }
       return 0;
     }

@@ -107,6 +107,7 @@ Result kernel::sys_mmap(const trace::Mmap& op) {
   if (merged) mm.set_vma(vma->vm_start, vma->vm_end, vma->v);
   else mm.insert_vma(vma->vm_start, vma->vm_end, vma->v);
   if (obs) obs->mapped_new(start, end);
+  consumer_track_new(start, end, true);
 
   // do_mmap: MAP_POPULATE (without MAP_NONBLOCK) populates the new range.
   if (op.populate) populate(start, end);
@@ -156,6 +157,7 @@ Result kernel::sys_brk(std::uint64_t old_brk, std::uint64_t new_brk) {
   pol_.mark_new(vma->v, vma->vm_start, vma->vm_end, oldbrk, newbrk);
   mm.update_vma(vma->vm_start, vma->v);
   if (obs) obs->mapped_new(oldbrk, newbrk);
+  consumer_track_new(oldbrk, newbrk, true);
   mm.brk = new_brk;
   return ok(new_brk);
 }

@@ -56,14 +56,15 @@ Result kernel::sys_mprotect(std::uint64_t addr, std::uint64_t len, std::uint8_t 
       const bool try_writable = (res.v.vm_flags & VM_SHARED)
                                     ? (res.v.vm_flags & VM_WRITE) && !res.v.page_prot_write
                                     : (res.v.vm_flags & VM_WRITE);
-      mm.update_ptes(nstart, tmp, [&](const pte_t& p) {
-        if (!p.is_present()) return p;
-        pte_t n = p;
-        n.write = res.v.page_prot_write && !p.uffd_wp;
-        // Per-run decision: a policy whose tracking varies inside a VMA (granular) must make
-        // tracking_enabled() constant over the VMA's PTE runs it is asked about.
-        if (try_writable && !n.write && can_change_pte_writable(res, nstart, n)) n.write = true;
-        return n;
+      // Decided per run of constant tracking (it varies inside a VMA under granular).
+      for_each_tracking_run(res, nstart, tmp, [&](pfn_t a, pfn_t b) {
+        mm.update_ptes(a, b, [&](const pte_t& p) {
+          if (!p.is_present()) return p;
+          pte_t n = p;
+          n.write = res.v.page_prot_write && !p.uffd_wp;
+          if (try_writable && !n.write && can_change_pte_writable(res, a, n)) n.write = true;
+          return n;
+        });
       });
       // A private VM_LOCKED VMA becoming writable is populated (COW broken) at once.
       if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))

@@ -98,10 +98,11 @@ Result kernel::move_vma(pfn_t old_addr, pfn_t old_len, pfn_t new_len, pfn_t new_
     v.vma_id = mm.new_vma_id();
     mm.set_vma(new_addr, new_addr + new_len, v);
     new_vma = vma_ref{new_addr, new_addr + new_len, v};
-    pol_.on_move(mm, vma, *new_vma, std::int64_t(new_addr) - std::int64_t(old_addr));
   }
+  pol_.on_move(mm, vma, old_addr, old_addr + old_len, *new_vma,
+               std::int64_t(new_addr) - std::int64_t(old_addr));
   move_page_tables(old_addr, new_addr, old_len, clear_uffd);
-  if (obs) obs->mapped_new(new_addr, new_addr + new_len);
+  if (obs) obs->moved(old_addr, old_len, new_addr, new_len);
 
   // mremap_userfaultfd_prep: without UFFD_FEATURE_EVENT_REMAP the new VMA is unregistered
   // (userfaultfd_reset_ctx -> userfaultfd_set_vm_flags, which recomputes a shared prot).
@@ -109,6 +110,8 @@ Result kernel::move_vma(pfn_t old_addr, pfn_t old_len, pfn_t new_len, pfn_t new_
     set_flags(nv->vm_start, nv->v.vm_flags & ~VM_UFFD_WP);
     if (nv->v.vm_flags & VM_SHARED) vma_set_page_prot(nv->vm_start);
   }
+
+  consumer_track_new(new_addr, new_addr + new_len, false);
 
   if (dontunmap) {
     // The source stays mapped, with no PTEs and no VM_LOCKED; a whole source VMA loses its
@@ -180,7 +183,8 @@ Result kernel::sys_mremap(const trace::Mremap& op, std::optional<std::uint64_t> 
       // The grown VMA keeps its own flags: the tail is not soft-dirty unless the VMA is.
       proposal p{vma.vm_end, vma.vm_end + delta, vma.v};
       vma_merge_new_range(p, merge_path::mremap_expand, false);
-      if (obs) obs->mapped_new(vma.vm_end, vma.vm_end + delta);
+      if (obs) obs->grown_in_place(vma.vm_end, vma.vm_end + delta);
+      consumer_track_new(vma.vm_end, vma.vm_end + delta, true);
       if (vma.v.vm_flags & VM_LOCKED) populate(vma.vm_end, vma.vm_end + delta);
       return ok(op.old_addr);
     }

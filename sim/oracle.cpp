@@ -16,13 +16,18 @@ void remove(pset& s, const prange& r) {
   if (!s.empty()) s -= r;
 }
 void drop(judgement& j, const prange& r) {
+  remove(j.kernel_gaps, r);
   remove(j.false_negatives, r);
   remove(j.lost_new_mappings, r);
   remove(j.false_positives, r);
 }
 
 // The lists a judgement sweeps over, in this order.
-enum list : unsigned { STORED, NEW, BIT_VMA, BIT_PTE, DATA, TRACKED, C_FN, C_LOST, C_FP, NLISTS };
+enum list : unsigned {
+  STORED, NEW, BIT_VMA, BIT_PTE, DATA, TRACKED, C_FN, C_LOST, C_FP,
+  GAP_MOVED, GAP_ZAPPED, C_GAP,  // the kernel-mandated exceptions (oracle.hpp) and those counted
+  NLISTS
+};
 
 // Sweeps the elementary segments of the union of the lists' boundaries and classifies each:
 // a k-way merge, so the cost follows the number of intervals.
@@ -40,7 +45,12 @@ sweep_result sweep(const std::array<ivec, NLISTS>& lists, bool need_tracked, boo
     if (!lists[l].empty()) active[nactive++] = l;
   pfn_t at = 0;
   auto fn_at = out.pages.false_negatives.end(), lost_at = out.pages.lost_new_mappings.end(),
-       fp_at = out.pages.false_positives.end();
+       fp_at = out.pages.false_positives.end(), gap_at = out.pages.kernel_gaps.end();
+  auto gap = [&](pfn_t n, const prange& seg, unsigned in) {
+    if (in & 1u << C_GAP) return;
+    out.counts.kernel_gaps += n;
+    if (materialize) gap_at = out.pages.kernel_gaps.add(gap_at, seg);
+  };
   for (;;) {
     // The next boundary after `at`, and membership of [at, next).
     pfn_t next = ALL;
@@ -67,11 +77,15 @@ sweep_result sweep(const std::array<ivec, NLISTS>& lists, bool need_tracked, boo
       const bool tracked = !need_tracked || (in & 1u << TRACKED);
       const pfn_t n = next - at;
       const prange seg(at, next);
-      if (tracked && stored && (in & 1u << DATA) && !bit && !(in & 1u << C_FN)) {
+      if (tracked && stored && (in & 1u << DATA) && !bit && (in & 1u << GAP_ZAPPED)) {
+        gap(n, seg, in);
+      } else if (tracked && stored && (in & 1u << DATA) && !bit && !(in & 1u << C_FN)) {
         out.counts.false_negatives += n;
         if (materialize) fn_at = out.pages.false_negatives.add(fn_at, seg);
       }
-      if (tracked && fresh && !bit && !(in & 1u << C_LOST)) {
+      if (tracked && fresh && !bit && (in & 1u << GAP_MOVED)) {
+        gap(n, seg, in);
+      } else if (tracked && fresh && !bit && !(in & 1u << C_LOST)) {
         out.counts.lost_new_mappings += n;
         if (materialize) lost_at = out.pages.lost_new_mappings.add(lost_at, seg);
       }
@@ -91,14 +105,20 @@ sweep_result sweep(const std::array<ivec, NLISTS>& lists, bool need_tracked, boo
 void sd_lists(const kernel& k, std::array<ivec, NLISTS>& l) {
   const policy& pol = k.pol();
   k.mm.for_each_vma(0, ALL, [&](const vma_ref& v) {
+    if (pol.emulates_soft_dirty_with_uffd_wp()) {
+      // The uffd-wp design: bit 55 reads as PAGE_IS_WRITTEN.
+      for (const auto& iv : k.written_pages(v.vm_start, v.vm_end)) l[BIT_PTE].push_back(iv);
+      return;
+    }
     if (pol.has_page_granular_state()) {
-      for (const auto& iv : pol.vma_dirty_pages(v)) l[BIT_VMA].push_back(iv);
-    } else if (pol.vma_reports_dirty(v, v.vm_start)) {
+      for (const auto& iv : pol.vma_dirty_pages(k.mm, v)) l[BIT_VMA].push_back(iv);
+    } else if (pol.vma_reports_dirty(k.mm, v, v.vm_start)) {
       l[BIT_VMA].push_back(prange(v.vm_start, v.vm_end));
     }
   });
+  const bool pte_bits = !pol.emulates_soft_dirty_with_uffd_wp();
   k.mm.for_each_pte(0, ALL, [&](pfn_t b, pfn_t e, const pte_t& p) {
-    if (p.soft_dirty) l[BIT_PTE].push_back(prange(b, e));
+    if (pte_bits && p.soft_dirty) l[BIT_PTE].push_back(prange(b, e));
     if ((p.is_present() && p.page != pte_page::zero) || p.kind == pte_kind::swap)
       l[DATA].push_back(prange(b, e));
   });
@@ -110,6 +130,7 @@ void sd_lists(const kernel& k, std::array<ivec, NLISTS>& l) {
 
 void oracle::stored(pfn_t start, pfn_t end) {
   stored_since_clear += prange(start, end);
+  remove(zapped_since_clear, prange(start, end));  // the store faulted: tracking is back
   if (wp_tracking_) stored_since_wp += prange(start, end);
 }
 
@@ -118,8 +139,39 @@ void oracle::mapped_new(pfn_t start, pfn_t end) {
   if (wp_tracking_) new_since_wp += prange(start, end);
 }
 
+void oracle::moved(pfn_t src, pfn_t src_pages, pfn_t dst, pfn_t dst_pages) {
+  const std::int64_t delta = std::int64_t(dst) - std::int64_t(src);
+  auto carried = [&](const pset& s) {
+    pset out;
+    for (const auto& iv : s & prange(src, src + src_pages))
+      out += prange(pfn_t(std::int64_t(iv.lower()) + delta), pfn_t(std::int64_t(iv.upper()) + delta));
+    return out;
+  };
+  // Every moved page is new at its new address (a present one is soft-dirty there: mm/mremap.c:
+  // move_soft_dirty_pte), but only one that was new at its source (and not just gap-new) may
+  // be a lost new mapping; stores and zaps travel with the page.
+  const pset was_new = carried(new_since_clear - moved_since_clear);
+  const pset was_stored = carried(stored_since_clear), was_zapped = carried(zapped_since_clear);
+  pset gap;
+  gap += prange(dst, dst + dst_pages);
+  gap -= was_new;
+  mapped_new(dst, dst + dst_pages);
+  stored_since_clear += was_stored;
+  zapped_since_clear += was_zapped;
+  moved_since_clear += gap;
+}
+
+void oracle::grown_in_place(pfn_t start, pfn_t end) {
+  mapped_new(start, end);
+  moved_since_clear += prange(start, end);
+}
+
+void oracle::zapped_kept(pfn_t start, pfn_t end) { zapped_since_clear += prange(start, end); }
+
 void oracle::unmapped(pfn_t start, pfn_t end) {
   const prange r(start, end);
+  remove(moved_since_clear, r);
+  remove(zapped_since_clear, r);
   remove(stored_since_clear, r);
   remove(new_since_clear, r);
   remove(stored_since_wp, r);
@@ -131,7 +183,18 @@ void oracle::unmapped(pfn_t start, pfn_t end) {
 void oracle::cleared_refs() {
   stored_since_clear.clear();
   new_since_clear.clear();
+  moved_since_clear.clear();
+  zapped_since_clear.clear();
   counted_sd_ = judgement{};
+}
+
+void oracle::sd_reset(pfn_t start, pfn_t end) {
+  const prange r(start, end);
+  remove(stored_since_clear, r);
+  remove(new_since_clear, r);
+  remove(moved_since_clear, r);
+  remove(zapped_since_clear, r);
+  drop(counted_sd_, r);
 }
 
 void oracle::wp_reset(pfn_t start, pfn_t end) {
@@ -145,18 +208,21 @@ void oracle::wp_reset(pfn_t start, pfn_t end) {
 // The soft-dirty judgement: one sweep over the kernel's report, the ghost sets and, when given,
 // the pages already counted since the last clear_refs (which are then not counted again).
 namespace {
-sweep_result sweep_sd(const kernel& k, const pset& stored, const pset& fresh,
-                      const judgement* counted, bool materialize) {
+sweep_result sweep_sd(const kernel& k, const pset& stored, const pset& fresh, const pset& moved,
+                      const pset& zapped, const judgement* counted, bool materialize) {
   // Scratch lists keep their capacity from one observation to the next.
   thread_local std::array<ivec, NLISTS> l;
   for (ivec& v : l) v.clear();
   l[STORED].assign(stored.begin(), stored.end());
   l[NEW].assign(fresh.begin(), fresh.end());
+  l[GAP_MOVED].assign(moved.begin(), moved.end());
+  l[GAP_ZAPPED].assign(zapped.begin(), zapped.end());
   sd_lists(k, l);
   if (counted) {
     l[C_FN].assign(counted->false_negatives.begin(), counted->false_negatives.end());
     l[C_LOST].assign(counted->lost_new_mappings.begin(), counted->lost_new_mappings.end());
     l[C_FP].assign(counted->false_positives.begin(), counted->false_positives.end());
+    l[C_GAP].assign(counted->kernel_gaps.begin(), counted->kernel_gaps.end());
   }
   return sweep(l, false, materialize);
 }
@@ -166,7 +232,9 @@ judgement oracle::judge_sd(const kernel& k) const {
   // Content that changed without a store through this address (another mapping of the same
   // memory file, a zap or drop to zero) is not a false negative: consumers treat
   // not-present and the zero page as zero.
-  return sweep_sd(k, stored_since_clear, new_since_clear, nullptr, true).pages;
+  return sweep_sd(k, stored_since_clear, new_since_clear, moved_since_clear, zapped_since_clear,
+                  nullptr, true)
+      .pages;
 }
 
 judgement oracle::judge_written(const kernel& k) const {
@@ -190,12 +258,14 @@ judgement oracle::judge_written(const kernel& k) const {
 void oracle::observe(const kernel& k, bool reset_follows) {
   {
     sweep_result r =
-        sweep_sd(k, stored_since_clear, new_since_clear, &counted_sd_, !reset_follows);
+        sweep_sd(k, stored_since_clear, new_since_clear, moved_since_clear, zapped_since_clear,
+                 &counted_sd_, !reset_follows);
     sd += r.counts;
     if (!reset_follows) {
       counted_sd_.false_negatives += r.pages.false_negatives;
       counted_sd_.lost_new_mappings += r.pages.lost_new_mappings;
       counted_sd_.false_positives += r.pages.false_positives;
+      counted_sd_.kernel_gaps += r.pages.kernel_gaps;
     }
   }
   if (wp_tracking_) {

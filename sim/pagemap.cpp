@@ -56,8 +56,9 @@ pagemap_entry kernel::pagemap(pfn_t pfn) const {
   auto vma = mm.find_vma(pfn);
   if (!vma) return e;  // outside any VMA: all 64 bits are 0
   const pte_t p = mm.pte_at(pfn);
-  e.soft_dirty = pol_.vma_reports_dirty(*vma, pfn) || (!p.is_none() && p.soft_dirty);
+  e.soft_dirty = pol_.vma_reports_dirty(mm, *vma, pfn) || (!p.is_none() && p.soft_dirty);
   e.written = scan_written(*vma, pfn);
+  if (pol_.emulates_soft_dirty_with_uffd_wp()) e.soft_dirty = e.written;  // bit 55 := WRITTEN
   if (p.is_present()) {
     e.present = true;
     e.uffd_wp = p.uffd_wp;
@@ -73,12 +74,13 @@ pagemap_entry kernel::pagemap(pfn_t pfn) const {
 }
 
 pset kernel::soft_dirty_pages(pfn_t start, pfn_t end) const {
+  if (pol_.emulates_soft_dirty_with_uffd_wp()) return written_pages(start, end);
   pset vmas, ptes;
   const prange window(start, end);
   auto at = vmas.end();
   mm.for_each_vma(start, end, [&](const vma_ref& vma) {
-    if (pol_.has_page_granular_state()) vmas += pol_.vma_dirty_pages(vma) & window;
-    else if (pol_.vma_reports_dirty(vma, vma.vm_start))
+    if (pol_.has_page_granular_state()) vmas += pol_.vma_dirty_pages(mm, vma) & window;
+    else if (pol_.vma_reports_dirty(mm, vma, vma.vm_start))
       at = vmas.add(at, prange(std::max(start, vma.vm_start), std::min(end, vma.vm_end)));
   });
   auto pat = ptes.end();
@@ -107,7 +109,13 @@ Result kernel::pagemap_scan(const trace::Scan& op) {
   for (const vma_ref& vma0 : mm.vmas_in(start, end)) {
     if (stop) break;
     const vma_ref vma = *mm.find_vma(vma0.vm_start);
-    if (op.wp && !(vma.v.vm_flags & VM_UFFD_WP)) return err(EPERM);
+    if (op.wp && !(vma.v.vm_flags & VM_UFFD_WP)) {
+      // What was re-protected before the abort stays re-protected: a reset of that part.
+      if (obs && vma.vm_start > start) obs->wp_reset(start, vma.vm_start);
+      if (obs && vma.vm_start > start && pol_.emulates_soft_dirty_with_uffd_wp())
+        obs->sd_reset(start, vma.vm_start);
+      return err(EPERM);
+    }
     const pfn_t s0 = std::max(start, vma.vm_start), e0 = std::min(end, vma.vm_end);
     if (vec_len == 0) {
       // No output vector: output is a no-op; with WP the fast path protects every PTE in
@@ -138,6 +146,7 @@ Result kernel::pagemap_scan(const trace::Scan& op) {
     }
   }
   if (op.wp && obs) obs->wp_reset(start, end);
+  if (op.wp && obs && pol_.emulates_soft_dirty_with_uffd_wp()) obs->sd_reset(start, end);
   return ok(regions);
 }
 

@@ -18,18 +18,15 @@ void kernel::uffd_wp_range(const vma_ref& vma, pfn_t start, pfn_t end) {
   }
 }
 
-Result kernel::uffd_wp(std::uint64_t addr, std::uint64_t len) {
+int kernel::uffd_register(pfn_t start, pfn_t end) {
+  // UFFDIO_REGISTER, mode WP (the range is validated by the caller).
   mm.uffd_ctx = true;  // UFFDIO_API with UFFD_FEATURE_WP_ASYNC (forces WP_UNPOPULATED)
-  // UFFDIO_REGISTER, mode WP: validate_range
-  if (offset_in_page(addr) || offset_in_page(len) || !len) return err(EINVAL);
-  if (addr < mmap_min_addr || addr >= TASK_SIZE || len > TASK_SIZE - addr) return err(EINVAL);
-  const pfn_t start = addr_to_pfn(addr), end = start + addr_to_pfn(len);
   auto vmas = mm.vmas_in(start, end);
-  if (vmas.empty()) return err(EINVAL);
+  if (vmas.empty()) return -EINVAL;
   for (const vma_ref& v : vmas) {
     // vma_can_userfault: async WP-only mode allows every VMA type but VM_SPECIAL.
-    if (v.v.vm_flags & VM_SPECIAL) return err(EINVAL);
-    if (!(v.v.vm_flags & VM_MAYWRITE)) return err(EPERM);
+    if (v.v.vm_flags & VM_SPECIAL) return -EINVAL;
+    if (!(v.v.vm_flags & VM_MAYWRITE)) return -EPERM;
   }
   // userfaultfd_register_range: vma_modify_flags_uffd per VMA, then userfaultfd_set_vm_flags
   // recomputes the flags from the resulting (target) VMA's own flags -- the target's
@@ -40,7 +37,7 @@ Result kernel::uffd_wp(std::uint64_t addr, std::uint64_t len) {
     const pfn_t s = std::max(at, vma->vm_start), e = std::min(end, vma->vm_end);
     if (!(vma->v.vm_flags & VM_UFFD_WP)) {
       modified m = vma_modify(*vma, s, e, vma->v.vm_flags | VM_UFFD_WP);
-      if (m.err) return err(-m.err);
+      if (m.err) return m.err;
       vm_flags_t target = mm.find_vma(m.vma->vm_start)->v.vm_flags;
       vm_flags_t flags = target | VM_UFFD_WP;
       if (m.merged) flags = pol_.merged_flags(merge_path::uffd, flags, m.parts);
@@ -49,11 +46,38 @@ Result kernel::uffd_wp(std::uint64_t addr, std::uint64_t len) {
     }
     at = mm.find_vma(s)->vm_end;
   }
+  return 0;
+}
+
+void kernel::uffd_writeprotect(pfn_t start, pfn_t end, bool consumer_setup) {
   // UFFDIO_WRITEPROTECT: mwriteprotect_range over every VMA of the range.
   for (const vma_ref& v : mm.vmas_in(start, end))
     uffd_wp_range(v, std::max(start, v.vm_start), std::min(end, v.vm_end));
   if (obs) obs->wp_reset(start, end);
+  // Under the uffd-wp design a write-protect is its consumer's clear of that range, except when
+  // the consumer only arms a new mapping (which must still read as new).
+  if (obs && pol_.emulates_soft_dirty_with_uffd_wp() && !consumer_setup) obs->sd_reset(start, end);
+}
+
+Result kernel::uffd_wp(std::uint64_t addr, std::uint64_t len) {
+  mm.uffd_ctx = true;
+  // UFFDIO_REGISTER, mode WP: validate_range
+  if (offset_in_page(addr) || offset_in_page(len) || !len) return err(EINVAL);
+  if (addr < mmap_min_addr || addr >= TASK_SIZE || len > TASK_SIZE - addr) return err(EINVAL);
+  const pfn_t start = addr_to_pfn(addr), end = start + addr_to_pfn(len);
+  if (int e = uffd_register(start, end)) return err(-e);
+  uffd_writeprotect(start, end);
   return ok(0);
+}
+
+void kernel::consumer_track_new(pfn_t start, pfn_t end, bool protect) {
+  // The uffd-wp design's consumer registers every new mapping, and write-protects it when it
+  // is new memory. A moved range is only registered: write-protecting it would forget what
+  // was written before the move (move_page_tables dropped the uffd-wp bits, so its pages read
+  // written). A VMA the kernel refuses (VM_SPECIAL) stays untracked: its pages read written.
+  if (!pol_.emulates_soft_dirty_with_uffd_wp()) return;
+  if (uffd_register(start, end)) return;
+  if (protect) uffd_writeprotect(start, end, true);
 }
 
 }  // namespace sdmc

@@ -63,6 +63,12 @@ std::optional<vma_ref> kernel::vma_merge_new_range(const proposal& p, merge_path
   parts.push_back(p.v);
   res.v.vm_flags = pol_.merged_flags(path, res.v.vm_flags, parts);
   if (commit) mm.set_vma(res.vm_start, res.vm_end, res.v);
+  // The proposed range is new (or, for copy_vma, carried by on_move): only a removed next is
+  // absorbed. Without `commit` the caller stores `res` right after.
+  if (left && right) {
+    const std::uint32_t absorbed[] = {next->v.vma_id};
+    pol_.on_merge(mm, res, absorbed);
+  }
   return res;
 }
 
@@ -105,6 +111,11 @@ kernel::modified kernel::vma_merge_existing_range(const vma_ref& vma, pfn_t star
   }
   out.vma = res;
   out.merged = true;
+  // The absorbed VMAs: every part but the target (a shrunk vma keeps its id).
+  boost::container::small_vector<std::uint32_t, 2> absorbed;
+  for (const vma_value& part : out.parts)
+    if (part.vma_id != res.v.vma_id) absorbed.push_back(part.vma_id);
+  pol_.on_merge(mm, res, std::span<const std::uint32_t>(absorbed.data(), absorbed.size()));
   return out;
 }
 
@@ -146,7 +157,7 @@ bool kernel::page_prot_write(const vma_ref& vma) const {
   // or uffd-wp needs write faults. Private mappings always get the COW (read-only) protection.
   vm_flags_t f = vma.v.vm_flags;
   if ((f & (VM_WRITE | VM_SHARED)) != (VM_WRITE | VM_SHARED)) return false;
-  return !(pol_.vma_wants_sd_writenotify(vma) || (f & VM_UFFD_WP));
+  return !(pol_.vma_wants_sd_writenotify(mm, vma) || (f & VM_UFFD_WP));
 }
 
 void kernel::vma_set_page_prot(pfn_t vm_start) {
@@ -163,6 +174,9 @@ void kernel::zap_ptes(const vma_ref& vma, pfn_t start, pfn_t end, bool keep_uffd
     if (markers && p.uffd_wp) return make_marker();
     return pte_t{};
   });
+  // A file or shmem page stays in the page cache: re-read, it maps clean (a COWed private
+  // copy is gone: the file's content comes back without a store either).
+  if (!vma.is_anonymous() && obs) obs->zapped_kept(start, end);
 }
 
 int kernel::do_munmap(pfn_t start, pfn_t end) {
@@ -180,6 +194,7 @@ int kernel::do_munmap(pfn_t start, pfn_t end) {
 }
 
 void kernel::unmap_region(pfn_t start, pfn_t end) {
+  pol_.on_unmap(mm, start, end);
   mm.clear_ptes(start, end);
   mm.erase_vmas(start, end);
   mm.free_tables(start, end);

@@ -96,6 +96,11 @@ std::string line(std::string_view fmt, const A&... args) {
 
 inline pfn_t pfn(u64 addr) { return addr_to_pfn(addr); }
 
+// scenario s{under{"granular"}}: the same fixture under another design.
+struct under {
+  std::string policy;
+};
+
 class scenario {
   // Declared first: k and ghost below refer into the replayer.
   std::unique_ptr<policy> pol_;
@@ -107,6 +112,10 @@ class scenario {
   explicit scenario(bool swap = false, std::optional<std::string> kernel_release = std::nullopt)
       : pol_(make_policy("upstream-6.12")), header_(make_header(swap, kernel_release)),
         r_(std::make_unique<replayer>(header_, *pol_)), k(r_->k), ghost(r_->ghost) {}
+  explicit scenario(under u, bool swap = false)
+      : pol_(make_policy(u.policy)), header_(make_header(swap, std::nullopt)),
+        r_(std::make_unique<replayer>(header_, *pol_, replay_options{false, false, true})),
+        k(r_->k), ghost(r_->ghost) {}
 
   kernel& k;
   oracle& ghost;

@@ -1,0 +1,136 @@
+// Throughput of the bounded model checker (issue 3, "The model checker"): distinct states and
+// transitions per second on one core, and what one transition costs, part by part.
+//
+//   build/sdmc_explore_bench
+//
+// BM_Explore: `sdmc explore --policy upstream-6.12` over the default alphabet, pages x depth as
+// given, explored completely (under the baseline a false negative is a finding and the search
+// goes on). Goal of the issue: 1 M distinct states/s on one core.
+// BM_Transition_*: one transition's parts on a typical mid-search state: copying the parent
+// kernel and oracle, applying an operation, encoding the child, fingerprinting the key.
+#include <benchmark/benchmark.h>
+
+#include "model/policy.hpp"
+#include "sim/explorer.hpp"
+#include "sim/state_codec.hpp"
+
+namespace {
+
+using namespace sdmc;
+
+void BM_Explore(benchmark::State& state) {
+  auto pol = make_policy("upstream-6.12");
+  explore_options o;
+  o.pages = unsigned(state.range(0));
+  o.depth = unsigned(state.range(1));
+  o.soundness_is_finding = true;  // explore the whole bound: findings do not stop the search
+  explore_result r;
+  for (auto _ : state) {
+    r = explore(*pol, o);
+    benchmark::DoNotOptimize(r.states);
+  }
+  state.counters["states"] = double(r.states);
+  state.counters["transitions"] = double(r.transitions);
+  state.counters["states_per_s"] =
+      benchmark::Counter(double(r.states), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["transitions_per_s"] =
+      benchmark::Counter(double(r.transitions), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Explore)
+    ->ArgNames({"pages", "depth"})
+    ->Args({2, 6})
+    ->Args({3, 4})
+    ->Args({4, 3})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
+
+// A state in the middle of a search: three VMAs of three kinds, PTEs, a clear_refs behind.
+struct fixture {
+  std::unique_ptr<policy> pol = make_policy("upstream-6.12");
+  kernel k{*pol, true};
+  oracle o;
+  state_window w{addr_to_pfn(0x100000000), 4};
+  fixture() {
+    k.obs = &o;
+    trace::Mmap anon{0x100000000, 0x1000, trace::PROT_R | trace::PROT_W};
+    anon.fixed = true;
+    k.sys_mmap(anon);
+    trace::Mmap memfd{0x100001000, 0x2000, trace::PROT_R | trace::PROT_W, trace::Sharing::Shared,
+                      trace::FileRef{"m", 0x1000, false}};
+    memfd.fixed = true;
+    k.sys_mmap(memfd);
+    k.access(0x100000000, 0x3000, true);
+    k.clear_refs();
+    k.access(0x100001000, 0x1000, true);
+    trace::Mmap shared{0x100003000, 0x1000, trace::PROT_R, trace::Sharing::Shared};
+    shared.fixed = true;
+    k.sys_mmap(shared);
+  }
+};
+
+void BM_Transition_Copy(benchmark::State& state) {
+  fixture f;
+  for (auto _ : state) {
+    kernel k(f.k);
+    oracle o(f.o);
+    benchmark::DoNotOptimize(k.mm.map_count());
+  }
+}
+BENCHMARK(BM_Transition_Copy);
+
+void BM_Transition_CopyApply(benchmark::State& state) {
+  fixture f;
+  explore_options opt;
+  const std::vector<trace::Line> ops = make_alphabet(opt);
+  std::size_t a = 0;
+  for (auto _ : state) {
+    kernel k(f.k);
+    oracle o(f.o);
+    k.obs = &o;
+    benchmark::DoNotOptimize(apply_op(k, ops[a]));
+    if (++a == ops.size()) a = 0;
+  }
+}
+BENCHMARK(BM_Transition_CopyApply);
+
+void BM_Transition_Encode(benchmark::State& state) {
+  fixture f;
+  std::string key;
+  for (auto _ : state) {
+    encode_state(f.k, f.o, f.w, key);
+    benchmark::DoNotOptimize(key.data());
+  }
+  state.counters["key_bytes"] = double(key.size());
+}
+BENCHMARK(BM_Transition_Encode);
+
+void BM_Transition_Fingerprint(benchmark::State& state) {
+  fixture f;
+  std::string key;
+  encode_state(f.k, f.o, f.w, key);
+  for (auto _ : state) benchmark::DoNotOptimize(fingerprint(key));
+}
+BENCHMARK(BM_Transition_Fingerprint);
+
+void BM_Transition_Decode(benchmark::State& state) {
+  fixture f;
+  std::string key;
+  encode_state(f.k, f.o, f.w, key);
+  for (auto _ : state) {
+    kernel k(*f.pol, true);
+    oracle o;
+    decode_state(key, f.w, k, o);
+    benchmark::DoNotOptimize(k.mm.map_count());
+  }
+}
+BENCHMARK(BM_Transition_Decode);
+
+void BM_Transition_Judge(benchmark::State& state) {
+  fixture f;
+  for (auto _ : state) benchmark::DoNotOptimize(f.o.judge_sd(f.k).empty());
+}
+BENCHMARK(BM_Transition_Judge);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,482 @@
+#include "sim/explorer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <sstream>
+#include <stdexcept>
+#include <ctime>
+
+#include "sim/replay.hpp"
+#include "sim/state_codec.hpp"
+
+namespace sdmc {
+
+using namespace trace;
+
+namespace {
+
+double thread_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+template <class... Ts> struct overloaded : Ts... { using Ts::operator()...; };
+template <class... Ts> overloaded(Ts...) -> overloaded<Ts...>;
+
+// The leaves of the alphabet, in the order the alphabet lists them.
+enum leaf : unsigned {
+  MMAP_ANON_RW, MMAP_ANON_R, MMAP_SHARED_RW, MMAP_SHARED_R, MMAP_MEMFD_RW, MMAP_MEMFD_R,
+  MUNMAP, MPROTECT_RW, MPROTECT_R, MPROTECT_NONE, MREMAP_MOVE, MREMAP_GROW, MREMAP_SHRINK,
+  DONTNEED, PAGEOUT, RANDOM, NORMAL, WRITE, READ, CLEAR_REFS, FORK, UFFD_WP, RECLAIM, NLEAVES
+};
+
+struct family_def {
+  op_family f;
+  std::vector<leaf> leaves;
+};
+
+const std::vector<family_def>& families() {
+  static const std::vector<family_def> defs = {
+      {{"mmap", "mmap_anon, mmap_shared and mmap_memfd"},
+       {MMAP_ANON_RW, MMAP_ANON_R, MMAP_SHARED_RW, MMAP_SHARED_R, MMAP_MEMFD_RW, MMAP_MEMFD_R}},
+      {{"mmap_anon", "fixed private anonymous mmap, rw- and r--"}, {MMAP_ANON_RW, MMAP_ANON_R}},
+      {{"mmap_anon_rw", "fixed private anonymous mmap, rw-"}, {MMAP_ANON_RW}},
+      {{"mmap_anon_r", "fixed private anonymous mmap, r--"}, {MMAP_ANON_R}},
+      {{"mmap_shared", "fixed shared anonymous mmap, rw- and r--"}, {MMAP_SHARED_RW, MMAP_SHARED_R}},
+      {{"mmap_shared_rw", "fixed shared anonymous mmap, rw-"}, {MMAP_SHARED_RW}},
+      {{"mmap_shared_r", "fixed shared anonymous mmap, r--"}, {MMAP_SHARED_R}},
+      {{"mmap_memfd", "fixed shared mmap of the memfd `m` at the page's own offset, rw- and r--"},
+       {MMAP_MEMFD_RW, MMAP_MEMFD_R}},
+      {{"mmap_memfd_rw", "fixed shared mmap of the memfd `m`, rw-"}, {MMAP_MEMFD_RW}},
+      {{"mmap_memfd_r", "fixed shared mmap of the memfd `m`, r--"}, {MMAP_MEMFD_R}},
+      {{"munmap", "munmap"}, {MUNMAP}},
+      {{"mprotect", "mprotect to rw- and to r--"}, {MPROTECT_RW, MPROTECT_R}},
+      {{"mprotect_rw", "mprotect to rw-"}, {MPROTECT_RW}},
+      {{"mprotect_r", "mprotect to r--"}, {MPROTECT_R}},
+      {{"mprotect_none", "mprotect to ---"}, {MPROTECT_NONE}},
+      {{"mremap", "mremap_move, mremap_grow and mremap_shrink"},
+       {MREMAP_MOVE, MREMAP_GROW, MREMAP_SHRINK}},
+      {{"mremap_move", "mremap maymove fixed to every non-overlapping start, same length"}, {MREMAP_MOVE}},
+      {{"mremap_grow", "mremap in place to every longer length"}, {MREMAP_GROW}},
+      {{"mremap_shrink", "mremap in place to every shorter length"}, {MREMAP_SHRINK}},
+      {{"madvise", "dontneed and pageout"}, {DONTNEED, PAGEOUT}},
+      {{"dontneed", "madvise MADV_DONTNEED"}, {DONTNEED}},
+      {{"pageout", "madvise MADV_PAGEOUT"}, {PAGEOUT}},
+      {{"random", "madvise MADV_RANDOM (a VMA flag change that merges)"}, {RANDOM}},
+      {{"normal", "madvise MADV_NORMAL (a VMA flag change that merges)"}, {NORMAL}},
+      {{"write", "a store to every page of the range"}, {WRITE}},
+      {{"read", "a load from every page of the range"}, {READ}},
+      {{"clear_refs", "echo 4 > clear_refs (once per state, no range)"}, {CLEAR_REFS}},
+      {{"fork", "fork (once per state)"}, {FORK}},
+      {{"uffd_wp", "userfaultfd write-protect registration of the range"}, {UFFD_WP}},
+      {{"reclaim", "reclaim of every mapping (once per state)"}, {RECLAIM}},
+  };
+  return defs;
+}
+
+std::array<bool, NLEAVES> parse_ops(std::string_view list) {
+  std::array<bool, NLEAVES> on{};
+  std::size_t at = 0;
+  bool any = false;
+  while (at <= list.size()) {
+    std::size_t comma = list.find(',', at);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view name = list.substr(at, comma - at);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (!name.empty()) {
+      auto it = std::find_if(families().begin(), families().end(),
+                             [&](const family_def& d) { return d.f.name == name; });
+      if (it == families().end()) {
+        std::string known;
+        for (const family_def& d : families()) known += (known.empty() ? "" : ", ") + std::string(d.f.name);
+        throw std::invalid_argument("--ops: unknown operation family '" + std::string(name) +
+                                    "' at position " + std::to_string(at + 1) + " (known: " + known + ")");
+      }
+      for (leaf l : it->leaves) on[l] = true;
+      any = true;
+    }
+    at = comma + 1;
+  }
+  if (!any) throw std::invalid_argument("--ops: no operation family given");
+  return on;
+}
+
+Line line(Op op) {
+  Line l;
+  l.op = std::move(op);
+  return l;
+}
+
+std::string page_list(const pset& s, const state_window& w) {
+  std::ostringstream os;
+  bool first = true;
+  for (const prange& iv : s) {
+    os << (first ? "" : ", ");
+    first = false;
+    if (iv.upper() - iv.lower() == 1) os << "page " << iv.lower() - w.base;
+    else os << "pages " << iv.lower() - w.base << "-" << iv.upper() - 1 - w.base;
+    os << " (0x" << std::hex << pfn_to_addr(iv.lower()) << std::dec << ")";
+  }
+  return os.str();
+}
+
+// The visited set: open addressing over 128-bit fingerprints, linear probing. A zero
+// fingerprint marks an empty slot (a real zero is stored as 1).
+class fingerprint_set {
+ public:
+  fingerprint_set() : slots_(1u << 16) {}
+  // True when fp was not there (it is now).
+  bool insert(fingerprint128 fp) {
+    if (fp.lo == 0 && fp.hi == 0) fp.lo = 1;
+    if (2 * (size_ + 1) > slots_.size()) grow();
+    return place(slots_, fp);
+  }
+  std::size_t size() const { return size_; }
+  // Brings fp's first slot into the cache ahead of insert.
+  void prefetch(const fingerprint128& fp) const {
+    __builtin_prefetch(&slots_[fp.lo & (slots_.size() - 1)]);
+  }
+
+ private:
+  std::vector<fingerprint128> slots_;
+  std::size_t size_ = 0;
+  bool place(std::vector<fingerprint128>& t, const fingerprint128& fp) {
+    const std::size_t mask = t.size() - 1;
+    for (std::size_t i = fp.lo & mask;; i = (i + 1) & mask) {
+      if (t[i] == fp) return false;
+      if (t[i].lo == 0 && t[i].hi == 0) {
+        t[i] = fp;
+        ++size_;
+        return true;
+      }
+    }
+  }
+  void grow() {
+    std::vector<fingerprint128> bigger(slots_.size() * 2);
+    size_ = 0;
+    for (const fingerprint128& fp : slots_)
+      if (fp.lo || fp.hi) place(bigger, fp);
+    slots_.swap(bigger);
+  }
+};
+
+// The keys of one breadth-first level, back to back.
+struct level_keys {
+  std::string bytes;
+  std::vector<std::size_t> ends;
+  void add(const std::string& k) {
+    bytes += k;
+    ends.push_back(bytes.size());
+  }
+  std::string_view at(std::size_t i) const {
+    std::size_t b = i ? ends[i - 1] : 0;
+    return std::string_view(bytes).substr(b, ends[i] - b);
+  }
+  std::size_t size() const { return ends.size(); }
+  void clear() {
+    bytes.clear();
+    ends.clear();
+  }
+};
+
+// The built-in structural check: the VMA container is sorted, disjoint and has no empty VMA.
+std::optional<std::string> vmas_sorted_disjoint(const kernel& k) {
+  pfn_t prev_end = 0;
+  bool first = true;
+  for (const auto& seg : k.mm.vma_container()) {
+    if (seg.first.lower() >= seg.first.upper())
+      return "an empty VMA at " + std::to_string(seg.first.lower());
+    if (!first && seg.first.lower() < prev_end)
+      return "VMAs overlap or are out of order at " + std::to_string(seg.first.lower());
+    prev_end = seg.first.upper();
+    first = false;
+  }
+  return std::nullopt;
+}
+
+// A counterexample must reproduce from the initial state by the model alone, without going
+// through keys: a canonical encoding that dropped something the rules read would show here.
+void verify(const policy& pol, const explore_options& opt, const explore_counterexample& c) {
+  kernel k(pol, opt.swap);
+  k.mm.bug = opt.bug;
+  oracle o;
+  k.obs = &o;
+  for (const Line& l : c.ops) apply_op(k, l);
+  bool holds;
+  if (c.what == "invariant") {
+    holds = vmas_sorted_disjoint(k) || (opt.extra_check && opt.extra_check(k, o));
+  } else {
+    const judgement j = o.judge_sd(k);
+    holds = c.what == "false negative" ? !j.false_negatives.empty() : !j.lost_new_mappings.empty();
+  }
+  if (!holds)
+    throw std::logic_error("explorer: the " + c.what + " found after " + std::to_string(c.ops.size()) +
+                           " operations does not reproduce from the initial state (the state "
+                           "encoding lost something the rules read)");
+}
+
+}  // namespace
+
+const std::vector<op_family>& op_families() {
+  static const std::vector<op_family> out = [] {
+    std::vector<op_family> v;
+    for (const family_def& d : families()) v.push_back(d.f);
+    return v;
+  }();
+  return out;
+}
+
+std::vector<Line> make_alphabet(const explore_options& opt) {
+  if (opt.pages < 1 || opt.pages > 16)
+    throw std::invalid_argument("--pages: the window must have 1 to 16 pages, not " +
+                                std::to_string(opt.pages));
+  if (opt.base % (PTRS_PER_PTE * PAGE_SIZE) != 0 || opt.base >= TASK_SIZE / 2)
+    throw std::invalid_argument("the window base must be 2 MiB aligned and low in the address space");
+  const std::array<bool, NLEAVES> on = parse_ops(opt.ops.empty() ? default_ops : opt.ops);
+  const unsigned n = opt.pages;
+  auto addr = [&](unsigned page) { return opt.base + std::uint64_t(page) * PAGE_SIZE; };
+  auto bytes = [](unsigned pages) { return std::uint64_t(pages) * PAGE_SIZE; };
+  std::vector<Line> out;
+  for (unsigned l = 0; l < NLEAVES; ++l) {
+    if (!on[l]) continue;
+    const leaf lf = leaf(l);
+    if (lf == CLEAR_REFS) { out.push_back(line(ClearRefs{})); continue; }
+    if (lf == FORK) { out.push_back(line(Fork{})); continue; }
+    if (lf == RECLAIM) { out.push_back(line(Reclaim{})); continue; }
+    for (unsigned s = 0; s < n; ++s) {
+      for (unsigned len = 1; s + len <= n; ++len) {
+        const std::uint64_t a = addr(s), b = bytes(len);
+        switch (lf) {
+          case MMAP_ANON_RW: case MMAP_ANON_R: case MMAP_SHARED_RW: case MMAP_SHARED_R:
+          case MMAP_MEMFD_RW: case MMAP_MEMFD_R: {
+            Mmap m;
+            m.addr = a;
+            m.len = b;
+            m.fixed = true;
+            m.prot = (lf == MMAP_ANON_RW || lf == MMAP_SHARED_RW || lf == MMAP_MEMFD_RW)
+                         ? PROT_R | PROT_W : PROT_R;
+            m.sharing = (lf == MMAP_ANON_RW || lf == MMAP_ANON_R) ? Sharing::Private : Sharing::Shared;
+            // The memfd at the page's own offset: neighbouring mappings are linear in pgoff
+            // and can merge, as in the semantics' sequences B' and C.
+            if (lf == MMAP_MEMFD_RW || lf == MMAP_MEMFD_R) m.file = FileRef{"m", bytes(s), false};
+            out.push_back(line(m));
+            break;
+          }
+          case MUNMAP: out.push_back(line(Munmap{a, b})); break;
+          case MPROTECT_RW: out.push_back(line(Mprotect{a, b, PROT_R | PROT_W})); break;
+          case MPROTECT_R: out.push_back(line(Mprotect{a, b, PROT_R})); break;
+          case MPROTECT_NONE: out.push_back(line(Mprotect{a, b, PROT_NONE_})); break;
+          case MREMAP_MOVE:
+            // mremap_to refuses overlapping ranges (-EINVAL): those are left out.
+            for (unsigned t = 0; t + len <= n; ++t) {
+              if (t < s + len && s < t + len) continue;
+              Mremap r;
+              r.old_addr = a;
+              r.old_len = r.new_len = b;
+              r.maymove = true;
+              r.fixed = addr(t);
+              out.push_back(line(r));
+            }
+            break;
+          case MREMAP_GROW:
+            for (unsigned nl = len + 1; s + nl <= n; ++nl) out.push_back(line(Mremap{a, b, bytes(nl), false, std::nullopt, false}));
+            break;
+          case MREMAP_SHRINK:
+            for (unsigned nl = 1; nl < len; ++nl) out.push_back(line(Mremap{a, b, bytes(nl), false, std::nullopt, false}));
+            break;
+          case DONTNEED: out.push_back(line(Madvise{a, b, Advice::Dontneed})); break;
+          case PAGEOUT: out.push_back(line(Madvise{a, b, Advice::Pageout})); break;
+          case RANDOM: out.push_back(line(Madvise{a, b, Advice::Random})); break;
+          case NORMAL: out.push_back(line(Madvise{a, b, Advice::Normal})); break;
+          case WRITE: out.push_back(line(Write{a, b})); break;
+          case READ: out.push_back(line(Read{a, b})); break;
+          case UFFD_WP: out.push_back(line(UffdWp{a, b})); break;
+          default: break;
+        }
+      }
+    }
+  }
+  if (out.size() > 65535) throw std::invalid_argument("the alphabet has more than 65,535 operations");
+  return out;
+}
+
+Result apply_op(kernel& k, const Line& l) {
+  return std::visit(
+      overloaded{
+          [&](const Mmap& o) { return k.sys_mmap(o); },
+          [&](const Munmap& o) { return k.sys_munmap(o.addr, o.len); },
+          [&](const Mprotect& o) { return k.sys_mprotect(o.addr, o.len, o.prot); },
+          [&](const Mremap& o) { return k.sys_mremap(o, std::nullopt); },
+          [&](const Madvise& o) { return k.sys_madvise(o.addr, o.len, o.advice); },
+          [&](const Write& o) { return k.access(o.addr, o.len, true); },
+          [&](const Read& o) { return k.access(o.addr, o.len, false); },
+          [&](const ClearRefs&) { return k.clear_refs(); },
+          [&](const UffdWp& o) { return k.uffd_wp(o.addr, o.len); },
+          [&](const Reclaim& o) { return k.reclaim(o.addr, o.len); },
+          [&](const Fork&) { return k.fork(); },
+          [&](const Mlock& o) { return k.sys_mlock(o.addr, o.len, true); },
+          [&](const Munlock& o) { return k.sys_mlock(o.addr, o.len, false); },
+          [&](const Scan& o) { return k.pagemap_scan(o); },
+          [&](const Brk& o) { return k.sys_brk(o.old_brk, o.new_brk); },
+          [&](const auto&) { return Result{}; },
+      },
+      l.op);
+}
+
+explore_result explore(const policy& pol, const explore_options& opt,
+                       const std::function<void(const explore_progress&)>& progress,
+                       std::chrono::milliseconds progress_every) {
+  using clock = std::chrono::steady_clock;
+  const std::vector<Line> alphabet = make_alphabet(opt);
+  const state_window w{addr_to_pfn(opt.base), opt.pages};
+  const auto t0 = clock::now();
+  const double cpu0 = thread_cpu_seconds();
+  auto next_report = t0 + progress_every;
+
+  explore_result res;
+  res.alphabet = alphabet.size();
+  fingerprint_set seen;
+  std::vector<std::uint32_t> parent;  // per state, in discovery order
+  std::vector<std::uint16_t> via;     // the alphabet index that reached it
+  level_keys cur, next;
+  std::string buf;
+
+  auto path_to = [&](std::uint64_t s) {
+    std::vector<Line> ops;
+    for (; s != 0; s = parent[s]) ops.push_back(alphabet[via[s]]);
+    std::reverse(ops.begin(), ops.end());
+    return ops;
+  };
+  auto found_one = [&](std::optional<explore_counterexample>& slot, std::string what,
+                       std::string detail, std::uint64_t s) {
+    slot = explore_counterexample{std::move(what), std::move(detail), path_to(s)};
+    verify(pol, opt, *slot);
+  };
+  // Checks a new state; true when the search must stop.
+  auto check = [&](const kernel& k, const oracle& o, std::uint64_t s) {
+    std::optional<std::string> bad = vmas_sorted_disjoint(k);
+    if (!bad && opt.extra_check) bad = opt.extra_check(k, o);
+    if (bad) {
+      found_one(res.violation, "invariant", *bad, s);
+      return true;
+    }
+    judgement j = o.judge_sd(k);
+    // A design without a per-mapping signal (uffd-wp) loses new mappings by design.
+    if (!pol.signals_new_mappings()) j.lost_new_mappings.clear();
+    if (j.false_negatives.empty() && j.lost_new_mappings.empty()) return false;
+    if (!opt.soundness_is_finding) {
+      const bool fn = !j.false_negatives.empty();
+      found_one(res.violation, fn ? "false negative" : "lost new mapping",
+                page_list(fn ? j.false_negatives : j.lost_new_mappings, w), s);
+      return true;
+    }
+    ++res.finding_states;
+    if (!j.false_negatives.empty() && !res.false_negative)
+      found_one(res.false_negative, "false negative", page_list(j.false_negatives, w), s);
+    if (!j.lost_new_mappings.empty() && !res.lost_new_mapping)
+      found_one(res.lost_new_mapping, "lost new mapping", page_list(j.lost_new_mappings, w), s);
+    return false;
+  };
+  auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
+  auto finish = [&] {
+    res.seconds = elapsed();
+    res.cpu_seconds = thread_cpu_seconds() - cpu0;
+    res.states = seen.size();
+    return res;
+  };
+
+  // The initial state: an empty address space.
+  {
+    kernel k(pol, opt.swap);
+    k.mm.bug = opt.bug;
+    oracle o;
+    encode_state(k, o, w, buf);
+    seen.insert(fingerprint(buf));
+    parent.push_back(0);
+    via.push_back(0);
+    res.states_at_depth.push_back(1);
+    res.key_bytes_max = buf.size();
+    if (check(k, o, 0)) return finish();
+    cur.add(buf);
+  }
+
+  std::uint64_t level_first = 0;  // index of the first state of the level being expanded
+  for (unsigned depth = 0; depth < opt.depth && cur.size(); ++depth) {
+    const std::uint64_t next_first = level_first + cur.size();
+    const bool keep_keys = depth + 1 < opt.depth;
+    std::uint64_t found = 0;
+    for (std::size_t i = 0; i < cur.size(); ++i) {
+      kernel pk(pol, opt.swap);
+      oracle po;
+      decode_state(cur.at(i), w, pk, po);
+      // Each child's visited-set slot is prefetched while the next child is computed: two
+      // children are alive at a time, the one being built and the one being inserted.
+      std::optional<kernel> kid[2];
+      std::optional<oracle> ghost[2];
+      std::string key[2];
+      fingerprint128 fp[2];
+      // Inserts child `a`; true when the search must stop.
+      auto settle = [&](std::size_t a) {
+        const unsigned c = a & 1;
+        if (!seen.insert(fp[c])) return false;
+        const std::uint64_t s = parent.size();
+        parent.push_back(std::uint32_t(level_first + i));
+        via.push_back(std::uint16_t(a));
+        ++found;
+        res.key_bytes_max = std::max(res.key_bytes_max, key[c].size());
+        if (keep_keys) next.add(key[c]);
+        return check(*kid[c], *ghost[c], s) || (opt.max_states && seen.size() >= opt.max_states);
+      };
+      for (std::size_t a = 0; a < alphabet.size(); ++a) {
+        const unsigned c = a & 1;
+        kid[c].emplace(pk);
+        ghost[c].emplace(po);
+        kid[c]->obs = &*ghost[c];
+        apply_op(*kid[c], alphabet[a]);
+        ++res.transitions;
+        encode_state(*kid[c], *ghost[c], w, key[c]);
+        fp[c] = fingerprint(key[c]);
+        seen.prefetch(fp[c]);
+        if (a && settle(a - 1)) {
+          res.states_at_depth.push_back(found);
+          return finish();
+        }
+      }
+      if (!alphabet.empty() && settle(alphabet.size() - 1)) {
+        res.states_at_depth.push_back(found);
+        return finish();
+      }
+      if (progress && clock::now() >= next_report) {
+        next_report = clock::now() + progress_every;
+        progress({depth, seen.size(), res.transitions, cur.size(), i + 1, elapsed()});
+      }
+    }
+    res.states_at_depth.push_back(found);
+    res.depth_done = depth + 1;
+    level_first = next_first;
+    std::swap(cur, next);
+    next.clear();
+    if (parent.size() > 0xfffffff0u) throw std::length_error("more than 4 G states");
+  }
+  res.complete = true;
+  return finish();
+}
+
+trace::Trace counterexample_trace(const policy& pol, const explore_options& opt,
+                                  const std::vector<Line>& ops) {
+  Trace t;
+  t.swap = opt.swap;
+  kernel k(pol, opt.swap);
+  k.mm.bug = opt.bug;
+  int lineno = 0;
+  for (Line l : ops) {
+    l.expected = apply_op(k, l);
+    l.lineno = ++lineno;
+    t.lines.push_back(std::move(l));
+  }
+  return t;
+}
+
+}  // namespace sdmc

@@ -14,5 +14,7 @@ void add_check(CLI::App& app, int& exit_code);
 void add_compare(CLI::App& app, int& exit_code);
 void add_explore(CLI::App& app, int& exit_code);
 void add_draw(CLI::App& app, int& exit_code);
+void add_record(CLI::App& app, int& exit_code);
+void add_import_strace(CLI::App& app, int& exit_code);
 
 }  // namespace sdmc::cli

@@ -174,6 +174,15 @@ int run(const diff_args& a) {
     for (const std::string& p : a.traces) {
       traces.push_back(trace::parse_file(p));
       files.push_back(p);
+      if (trace::is_zstd_path(p)) {
+        // The observers read text: hand them the decompressed file (same lines, same name
+        // without .zst).
+        std::ifstream in(p, std::ios::binary);
+        std::string packed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        fs::create_directories(out / "unpacked");
+        files.back() = out / "unpacked" / fs::path(p).stem();
+        std::ofstream(files.back()) << trace::zstd_decompress(packed, p);
+      }
     }
   } catch (const trace::ParseError& e) {
     fmt::print(stderr, "sdmc kernel-diff: {}\n", e.what());

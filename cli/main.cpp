@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   sdmc::cli::add_compare(app, exit_code);
   sdmc::cli::add_explore(app, exit_code);
   sdmc::cli::add_draw(app, exit_code);
+  sdmc::cli::add_record(app, exit_code);
+  sdmc::cli::add_import_strace(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,6 +8,7 @@ packages=(
   libboost-dev librapidcheck-dev libgtest-dev googletest libbenchmark-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libgraphviz-dev fonts-dejavu-core libxml2-dev libpng-dev
+  libzstd-dev strace
   "$@"
 )
 

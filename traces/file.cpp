@@ -1,4 +1,4 @@
-// parse_file: the only part of the library that touches the file system.
+// parse_file and write_file: the only part of the library that touches the file system.
 #include <cerrno>
 #include <cstdio>
 #include <memory>
@@ -19,7 +19,20 @@ Trace parse_file(const std::string& path) {
   std::size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) text.append(buf, n);
   if (std::ferror(f.get())) throw cannot_read();  // e.g. EISDIR: fopen accepts a directory
+  if (is_zstd_path(path)) text = zstd_decompress(text, path);
   return parse(text, path);
+}
+
+bool write_file(const std::string& path, std::string_view text) {
+  std::string packed;
+  if (is_zstd_path(path)) {
+    packed = zstd_compress(text);
+    text = packed;
+  }
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
+  if (!f) return false;
+  if (std::fwrite(text.data(), 1, text.size(), f.get()) != text.size()) return false;
+  return std::fflush(f.get()) == 0;
 }
 
 }  // namespace sdmc::trace

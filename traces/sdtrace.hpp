@@ -144,8 +144,17 @@ struct ParseError : std::runtime_error {
 
 // Parses a whole trace. Throws ParseError on the first malformed line.
 Trace parse(std::string_view text, const std::string& filename);
-// Reads and parses a file; an unreadable file is a ParseError at line 0.
+// Reads and parses a file; an unreadable file is a ParseError at line 0. A name ending in `.zst`
+// is read as zstd-compressed text (traces/zstd.cpp).
 Trace parse_file(const std::string& path);
+// Writes a trace's text to a file, zstd-compressed when the name ends in `.zst`; false (errno set)
+// when the file cannot be written.
+bool write_file(const std::string& path, std::string_view text);
+// zstd helpers behind parse_file and write_file. A corrupt or truncated input is a ParseError at
+// line 0 of `path`.
+bool is_zstd_path(std::string_view path);
+std::string zstd_decompress(std::string_view data, const std::string& path);
+std::string zstd_compress(std::string_view text, int level = 19);
 // Canonical text of a trace (`sdtrace 1` first); parse(write(t)) == t for every t that parse can
 // produce. A Trace it cannot (an errno not in the table, a file name outside the format's
 // characters, a Bits expectation of the wrong length, ...) is written as is and fails to parse.

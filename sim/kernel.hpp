@@ -57,6 +57,9 @@ class observer {
     mapped_new(dst, dst + dst_pages);
   }
   virtual void grown_in_place(pfn_t start, pfn_t end) { mapped_new(start, end); }
+  // After moved(): [start,end) of the destination received PTEs (present or swap) from the
+  // source, which move_ptes marks soft-dirty (mm/mremap.c:move_soft_dirty_pte).
+  virtual void moved_with_pte(pfn_t start, pfn_t end) {}
   // Soft-dirty was reset for [start,end) only (the uffd-wp design: a write-protect of the
   // range is its consumer's clear).
   virtual void sd_reset(pfn_t start, pfn_t end) {}

@@ -103,7 +103,12 @@ Result kernel::move_vma(pfn_t old_addr, pfn_t old_len, pfn_t new_len, pfn_t new_
   pol_.on_move(mm, vma, old_addr, old_addr + old_len, *new_vma,
                std::int64_t(new_addr) - std::int64_t(old_addr));
   move_page_tables(old_addr, new_addr, old_len, clear_uffd);
-  if (obs) obs->moved(old_addr, old_len, new_addr, new_len);
+  if (obs) {
+    obs->moved(old_addr, old_len, new_addr, new_len);
+    mm.for_each_pte(new_addr, new_addr + old_len, [&](pfn_t s, pfn_t e, const pte_t& p) {
+      if (p.is_present() || p.kind == pte_kind::swap) obs->moved_with_pte(s, e);
+    });
+  }
 
   // mremap_userfaultfd_prep: without UFFD_FEATURE_EVENT_REMAP the new VMA is unregistered
   // (userfaultfd_reset_ctx -> userfaultfd_set_vm_flags, which recomputes a shared prot).

@@ -25,7 +25,7 @@ void drop(judgement& j, const prange& r) {
 // The lists a judgement sweeps over, in this order.
 enum list : unsigned {
   STORED, NEW, BIT_VMA, BIT_PTE, DATA, TRACKED, C_FN, C_LOST, C_FP,
-  GAP_MOVED, GAP_ZAPPED, C_GAP,  // the kernel-mandated exceptions (oracle.hpp) and those counted
+  GAP_MOVED, GAP_ZAPPED, C_GAP, MOVED_PTE,  // the kernel-mandated exceptions (oracle.hpp) and those counted
   NLISTS
 };
 
@@ -83,7 +83,9 @@ sweep_result sweep(const std::array<ivec, NLISTS>& lists, bool need_tracked, boo
         out.counts.false_negatives += n;
         if (materialize) fn_at = out.pages.false_negatives.add(fn_at, seg);
       }
-      if (tracked && fresh && !bit && (in & 1u << GAP_MOVED)) {
+      // Not a page that came with its PTE and still holds that data: it must read soft-dirty.
+      const bool moved_data = (in & 1u << MOVED_PTE) && (in & 1u << DATA);
+      if (tracked && fresh && !bit && (in & 1u << GAP_MOVED) && !moved_data) {
         gap(n, seg, in);
       } else if (tracked && fresh && !bit && !(in & 1u << C_LOST)) {
         out.counts.lost_new_mappings += n;
@@ -160,12 +162,17 @@ void oracle::moved(pfn_t src, pfn_t src_pages, pfn_t dst, pfn_t dst_pages) {
   moved_since_clear += gap;
 }
 
+void oracle::moved_with_pte(pfn_t start, pfn_t end) { moved_pte_since_clear += prange(start, end); }
+
 void oracle::grown_in_place(pfn_t start, pfn_t end) {
   mapped_new(start, end);
   moved_since_clear += prange(start, end);
 }
 
-void oracle::zapped_kept(pfn_t start, pfn_t end) { zapped_since_clear += prange(start, end); }
+void oracle::zapped_kept(pfn_t start, pfn_t end) {
+  zapped_since_clear += prange(start, end);
+  remove(moved_pte_since_clear, prange(start, end));  // what comes back is not what moved
+}
 
 void oracle::unmapped(pfn_t start, pfn_t end) {
   // Addresses leaving the address space take their whole history with them.
@@ -181,6 +188,7 @@ void oracle::cleared_refs() {
   new_since_clear.clear();
   moved_since_clear.clear();
   zapped_since_clear.clear();
+  moved_pte_since_clear.clear();
   counted_sd_ = judgement{};
 }
 
@@ -190,6 +198,7 @@ void oracle::sd_reset(pfn_t start, pfn_t end) {
   remove(new_since_clear, r);
   remove(moved_since_clear, r);
   remove(zapped_since_clear, r);
+  remove(moved_pte_since_clear, r);
   drop(counted_sd_, r);
 }
 
@@ -205,13 +214,15 @@ void oracle::wp_reset(pfn_t start, pfn_t end) {
 // the pages already counted since the last clear_refs (which are then not counted again).
 namespace {
 sweep_result sweep_sd(const kernel& k, const pset& stored, const pset& fresh, const pset& moved,
-                      const pset& zapped, const judgement* counted, bool materialize) {
+                      const pset& moved_pte, const pset& zapped, const judgement* counted,
+                      bool materialize) {
   // Scratch lists keep their capacity from one observation to the next.
   thread_local std::array<ivec, NLISTS> l;
   for (ivec& v : l) v.clear();
   l[STORED].assign(stored.begin(), stored.end());
   l[NEW].assign(fresh.begin(), fresh.end());
   l[GAP_MOVED].assign(moved.begin(), moved.end());
+  l[MOVED_PTE].assign(moved_pte.begin(), moved_pte.end());
   l[GAP_ZAPPED].assign(zapped.begin(), zapped.end());
   sd_lists(k, l);
   if (counted) {
@@ -228,7 +239,8 @@ judgement oracle::judge_sd(const kernel& k) const {
   // Content that changed without a store through this address (another mapping of the same
   // memory file, a zap or drop to zero) is not a false negative: consumers treat
   // not-present and the zero page as zero.
-  return sweep_sd(k, stored_since_clear, new_since_clear, moved_since_clear, zapped_since_clear,
+  return sweep_sd(k, stored_since_clear, new_since_clear, moved_since_clear, moved_pte_since_clear,
+                  zapped_since_clear,
                   nullptr, true)
       .pages;
 }
@@ -254,7 +266,8 @@ judgement oracle::judge_written(const kernel& k) const {
 void oracle::observe(const kernel& k, bool reset_follows) {
   {
     sweep_result r =
-        sweep_sd(k, stored_since_clear, new_since_clear, moved_since_clear, zapped_since_clear,
+        sweep_sd(k, stored_since_clear, new_since_clear, moved_since_clear, moved_pte_since_clear,
+                  zapped_since_clear,
                  &counted_sd_, !reset_follows);
     sd += r.counts;
     if (!reset_follows) {

@@ -49,13 +49,15 @@ class oracle : public observer {
   // VM_SOFTDIRTY (mm/mremap.c:move_vma -> mm/vma.c:copy_vma copies the source's flags, and
   // vma_merge_extend grows a VMA in place with its own), so under every design that keeps the
   // bit in the VMA a pte_none page there reads clean: a moved page that was clean at its
-  // source, or a grown tail (not present either way: a consumer reads zero). A soft-dirty PTE
+  // source, or a grown tail (a page that came with its data must read soft-dirty:
+  // mm/mremap.c:move_soft_dirty_pte, so it is no gap while it holds that data). A soft-dirty PTE
   // of a file/shmem page zapped while the page cache keeps the content (mm/memory.c:
   // zap_pte_range and mm/rmap.c:try_to_unmap_one leave no marker) takes the bit with it:
   // re-read, the page is clean. These pages are counted as kernel_gaps, apart from the three
   // classes. A moved page keeps its ghost state: one new or stored at the source still is.
   void moved(pfn_t src, pfn_t src_pages, pfn_t dst, pfn_t dst_pages) override;
   void grown_in_place(pfn_t start, pfn_t end) override;
+  void moved_with_pte(pfn_t start, pfn_t end) override;
   void zapped_kept(pfn_t start, pfn_t end) override;
 
   // Judges the kernel's current report and adds newly wrong pages to the counts. With
@@ -69,6 +71,7 @@ class oracle : public observer {
   oracle_counts written;  // PAGE_IS_WRITTEN against the same since the last wp reset
   pset stored_since_clear, new_since_clear;
   pset moved_since_clear, zapped_since_clear;  // where the kernel-mandated exceptions apply
+  pset moved_pte_since_clear;                  // moved pages that came with their PTE
   pset stored_since_wp, new_since_wp;  // kept from the first write-protect reset on
   bool wp_tracking() const { return wp_tracking_; }  // a write-protect reset has happened
 

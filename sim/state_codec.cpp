@@ -172,7 +172,7 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
     table = true;
   });
   // Fixed part: header, PTE words, oracle bitmaps.
-  out.reserve(2 + 2 * std::size_t(w.pages) + 6 * ((w.pages + 7) / 8) + 1);
+  out.reserve(2 + 2 * std::size_t(w.pages) + 7 * ((w.pages + 7) / 8) + 1);
   out.u8((mm.uffd_ctx ? H_UFFD_CTX : 0u) | (mm.has_swap ? H_SWAP : 0u) |
          (mm.cleared_refs ? H_CLEARED : 0u) | (o.wp_tracking() ? H_WP_TRACKING : 0u) |
          (table ? H_TABLE : 0u));
@@ -198,6 +198,7 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
   put_bitmap(out, o.new_since_wp, w, "a newly mapped page");
   put_bitmap(out, o.moved_since_clear, w, "a relocated page");
   put_bitmap(out, o.zapped_since_clear, w, "a zapped file page");
+  put_bitmap(out, o.moved_pte_since_clear, w, "a page moved with its PTE");
 
   // Files: named memfds first, by name; shared-anon shmem files as the VMAs reach them.
   // (Small arrays on the stack: a decoded state has at most one file per VMA plus the named
@@ -310,6 +311,7 @@ void decode_state(std::string_view key, const state_window& w, kernel& k, oracle
   get_bitmap(in, o.new_since_wp, w);
   get_bitmap(in, o.moved_since_clear, w);
   get_bitmap(in, o.zapped_since_clear, w);
+  get_bitmap(in, o.moved_pte_since_clear, w);
 
   unsigned max_id = 0, max_anon = 0;
   for (unsigned n = in.u8(); n; --n) {

@@ -15,7 +15,7 @@
 // reached again and is dropped.
 //
 // Layout (all positions relative to the window): a header byte, one 16-bit word per page for
-// the PTE, four bitmaps of the oracle's sets, then the VMAs in address order and the files,
+// the PTE, seven bitmaps of the oracle's sets, then the VMAs in address order and the files,
 // variable parts as LEB128 varints. For a 4-page window with two VMAs and one memfd that is
 // about 40 bytes.
 #pragma once

@@ -76,6 +76,8 @@ std::string write_counterexample(const check_args& a, const std::string& policy,
   if (!note.empty()) os << "# " << note << "\n";
   os << trace::write(shrunk);
   if (!os) throw std::runtime_error("cannot write " + file.string());
+  os.close();
+  if (!a.json) storyboard_beside(file.string(), policy, "check");
   return file.string();
 }
 
@@ -158,7 +160,9 @@ int run(const check_args& a) {
         os << "# sdmc check (explorer, " << eo.pages << " pages, depth " << eo.depth << "): "
            << (*cx)->what << " under " << names[p] << "\n# " << (*cx)->detail << "\n"
            << trace::write(t);
+        os.close();
         res.files.push_back(file.string());
+        if (!a.json) storyboard_beside(file.string(), names[p], "check");
         const bool finding = baseline && bug == mutant::none && cx != &res.explored.violation;
         if (!finding) rc = 1;
         if (!a.json)

@@ -16,6 +16,10 @@ rc=$?
 grep -q "false negative .* after 7 operations" "$out/upstream.log" || fail "no 7-operation false negative reported"
 f="$out/explore-upstream-6.12-false-negative.sdt"
 [ -f "$f" ] || fail "no counterexample file $f"
+# Its storyboard beside it (issue 6): an SVG with one panel per operation of the trace.
+svg="${f%.sdt}.svg"
+[ -f "$svg" ] || fail "no storyboard $svg beside the counterexample"
+[ "$(grep -c 'class="cluster"' "$svg")" -ge 7 ] || fail "storyboard $svg has fewer than 7 panels"
 "$sdmc" replay --policy upstream-6.12 "$f" > "$out/replay.log" 2>&1 || fail "replay of $f failed: $(cat "$out/replay.log")"
 grep -q "PASS under upstream-6.12 (7 lines; false negatives [1-9]" "$out/replay.log" \
   || fail "replay does not show the false negative: $(cat "$out/replay.log")"

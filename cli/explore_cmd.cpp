@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/report.hpp"
 #include "cli/mutant_option.hpp"
 #include "model/mutant.hpp"
 #include "model/policy.hpp"
@@ -66,7 +67,9 @@ std::string report(const explore_args& a, const explore_options& o, const policy
     fmt::print(stderr, "sdmc explore: cannot write {}\n", file.string());
     return "";
   }
+  f.close();
   fmt::print("  written to {}\n", file.string());
+  storyboard_beside(file.string(), a.policy, "explore");
   return file.string();
 }
 

@@ -1,5 +1,7 @@
 #include "cli/report.hpp"
 
+#include "viz/draw.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -120,6 +122,16 @@ nlohmann::json counts_json(const oracle_counts& c) {
           {"lost_new_mappings", c.lost_new_mappings},
           {"false_positives", c.false_positives},
           {"kernel_gaps", c.kernel_gaps}};
+}
+
+void storyboard_beside(const std::string& counterexample, std::string_view policy, const char* cmd) {
+  const std::string svg = viz::storyboard_path(counterexample);
+  try {
+    viz::write_storyboard_svg(counterexample, policy, svg);
+    fmt::print("  storyboard: {}\n", svg);
+  } catch (const viz::draw_error& e) {
+    fmt::print(stderr, "sdmc {}: no storyboard for {}: {}\n", cmd, counterexample, e.what());
+  }
 }
 
 std::optional<std::vector<std::unique_ptr<policy>>> policies_named(std::vector<std::string>& names,

@@ -26,6 +26,9 @@ nlohmann::json counts_json(const oracle_counts& c);
 std::string hex(std::uint64_t v);
 // The designs named by --policy (all of them when `names` is empty, which it then lists);
 // nullopt after printing "sdmc CMD: unknown policy" for a name make_policy does not know.
+// Writes the storyboard SVG of a counterexample file beside it (sdmc draw --storyboard) and
+// says where; a drawing error is reported on stderr and does not stop the command.
+void storyboard_beside(const std::string& counterexample, std::string_view policy, const char* cmd);
 std::optional<std::vector<std::unique_ptr<policy>>> policies_named(std::vector<std::string>& names,
                                                                    const char* cmd);
 

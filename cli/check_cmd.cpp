@@ -19,6 +19,7 @@
 #include "cli/commands.hpp"
 #include "cli/mutant_option.hpp"
 #include "cli/report.hpp"
+#include "model/kernel_layout.hpp"
 #include "model/mutant.hpp"
 #include "model/policy.hpp"
 #include "sim/campaign.hpp"
@@ -217,9 +218,10 @@ int run(const check_args& a) {
   }
   fmt::print("(pages, summed over the cases: false negatives, lost new mappings and false "
              "positives of pagemap bit 55 against the ghost; k-gaps are kernel-mandated, see "
-             "sim/oracle.hpp. meta B = VMAs x sizeof(struct vm_area_struct) (176, Debian amd64 6.12) + "
+             "sim/oracle.hpp. meta B = VMAs x sizeof(struct vm_area_struct) ({}, Debian amd64 6.12) + "
              "the design's own. lost-new under uffd-wp is by design: write-protect has no "
-             "per-mapping signal.)\n");
+             "per-mapping signal.)\n",
+             kernel_layout::vm_area_struct);
   return rc;
 }
 }  // namespace

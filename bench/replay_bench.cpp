@@ -5,6 +5,7 @@
 // BM_ReplayMix: a generated 1,000,000-operation mix in a 256-page window (25% fixed mmap,
 // 15% munmap, 10% mprotect, 45% write, 5% clear_refs, 1-7 pages each), replayed with the
 // oracle judging at every clear_refs. Goal: >= 3 M operations/s on one core.
+// BM_ParseMix: the mix written as sdtrace text and parsed back (`sdmc replay` parses first).
 // BM_ManyVmas: 65,530 VMAs spread over the whole 47-bit user address space, each written
 // once, then clear_refs and a full oracle judgement. Goal: peak memory < 100 MB.
 #include <benchmark/benchmark.h>
@@ -50,6 +51,18 @@ void BM_ReplayMix(benchmark::State& state) {
       benchmark::Counter(double(t.lines.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_ReplayMix)->ArgName("oracle")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// The same mix as sdtrace text, parsed: the other half of `sdmc replay`'s time.
+void BM_ParseMix(benchmark::State& state) {
+  const std::string text = trace::write(mix_trace());
+  for (auto _ : state) {
+    trace::Trace t = trace::parse(text, "mix.sdt");
+    benchmark::DoNotOptimize(t.lines.data());
+  }
+  state.counters["lines_per_s"] =
+      benchmark::Counter(double(mix_trace().lines.size()), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ParseMix)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 // The resident memory the process gained, in bytes: VmHWM (peak) minus VmRSS at the start, read
 // from /proc/self/status. Measured in a forked child so that nothing allocated by earlier

@@ -1,5 +1,6 @@
 // sdmc explore --policy P [--pages N] [--depth D] [--ops LIST] [--mutant NAME] [--out DIR]
-//              [--max-states M] [--no-swap] [--quiet]
+//              [--max-states M] [--no-swap] [--droppable DESIGN] [--unmapped-clean]
+//              [--precision] [--quiet]
 // The bounded exhaustive model checker (sim/explorer.hpp): every operation sequence of at most
 // D operations inside an N-page window, breadth first, each distinct state once. Exit 0 no
 // violation, 1 a violation (its shortest trace written to --out), 2 bad input. Under
@@ -29,9 +30,10 @@ struct explore_args {
   unsigned pages = 3, depth = 5;  // 3.2 M states, about 18 s of CPU (docs/performance.md)
   std::string ops;
   std::string mutant_name;
+  std::string droppable = "swapbacked";
   std::string out = "sdmc-out";
   std::uint64_t max_states = 0;
-  bool no_swap = false, quiet = false;
+  bool no_swap = false, quiet = false, unmapped_clean = false, precision = false;
 };
 
 std::string grouped(std::uint64_t n) {
@@ -45,6 +47,9 @@ std::string command_line(const explore_args& a, const explore_options& o) {
                               a.pages, a.depth, o.ops);
   if (!a.mutant_name.empty()) c += " --mutant " + a.mutant_name;
   if (a.no_swap) c += " --no-swap";
+  if (a.droppable != "swapbacked") c += " --droppable " + a.droppable;
+  if (a.unmapped_clean) c += " --unmapped-clean";
+  if (a.precision) c += " --precision";
   return c;
 }
 
@@ -61,7 +66,8 @@ std::string report(const explore_args& a, const explore_options& o, const policy
   std::ofstream f(file);
   f << "# " << command_line(a, o) << "\n# a shortest trace to a " << c.what << ": " << c.detail
     << "\n# reproduce: sdmc replay --policy " << a.policy
-    << (a.mutant_name.empty() ? "" : " --mutant " + a.mutant_name) << " " << file.string() << "\n"
+    << (a.mutant_name.empty() ? "" : " --mutant " + a.mutant_name)
+    << (a.droppable == "swapbacked" ? "" : " --droppable " + a.droppable) << " " << file.string() << "\n"
     << trace::write(t);
   if (!f) {
     fmt::print(stderr, "sdmc explore: cannot write {}\n", file.string());
@@ -90,6 +96,11 @@ int run(const explore_args& a) {
   const auto parsed = parse_mutant_option(a.mutant_name, "sdmc explore");
   if (!parsed) return 2;
   o.bug = *parsed;
+  const auto droppable = parse_droppable_option(a.droppable, "sdmc explore");
+  if (!droppable) return 2;
+  o.droppable = *droppable;
+  o.unmapped_clean = a.unmapped_clean;
+  o.precision = a.precision;
   std::size_t alphabet = 0;
   try {
     alphabet = make_alphabet(o).size();
@@ -172,6 +183,12 @@ void add_explore(CLI::App& app, int& exit_code) {
   cmd->add_option("--out", a->out, "where counterexample traces go");
   cmd->add_option("--max-states", a->max_states, "stop after this many distinct states (0: no limit)");
   cmd->add_flag("--no-swap", a->no_swap, "no swap device (`swap off`)");
+  cmd->add_option("--droppable", a->droppable,
+                  "droppable design: swapbacked (Linux 6.12, the default) or dirty-skip (July 2024)");
+  cmd->add_flag("--unmapped-clean", a->unmapped_clean,
+                "also a violation: an address outside every VMA reads soft-dirty");
+  cmd->add_flag("--precision", a->precision,
+                "also a violation: a false positive (not for uffd-wp, whose zaps read written)");
   cmd->add_flag("--quiet", a->quiet, "no progress line");
   cmd->callback([a, &exit_code] { exit_code = run(*a); });
 }

@@ -47,14 +47,8 @@ int run(const replay_args& a) {
   }
   const auto bug = parse_mutant_option(a.mutant, "sdmc replay");
   if (!bug) return 2;
-  const auto droppable = droppable_design_by_name(a.droppable);
-  if (!droppable) {
-    std::vector<std::string_view> known;
-    for (const auto& d : droppable_designs) known.push_back(d.name);
-    fmt::print(stderr, "sdmc replay: unknown droppable design '{}' (known: {})\n", a.droppable,
-               fmt::join(known, ", "));
-    return 2;
-  }
+  const auto droppable = parse_droppable_option(a.droppable, "sdmc replay");
+  if (!droppable) return 2;
   const bool baseline = a.policy == "upstream-6.12";
   int rc = 0;
   nlohmann::json all = nlohmann::json::array();

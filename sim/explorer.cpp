@@ -27,7 +27,7 @@ template <class... Ts> overloaded(Ts...) -> overloaded<Ts...>;
 // The leaves of the alphabet, in the order the alphabet lists them.
 enum leaf : unsigned {
   MMAP_ANON_RW, MMAP_ANON_R, MMAP_SHARED_RW, MMAP_SHARED_R, MMAP_MEMFD_RW, MMAP_MEMFD_R,
-  MUNMAP, MPROTECT_RW, MPROTECT_R, MPROTECT_NONE, MREMAP_MOVE, MREMAP_GROW, MREMAP_SHRINK,
+  MMAP_DROPPABLE_RW, MUNMAP, MPROTECT_RW, MPROTECT_R, MPROTECT_NONE, MREMAP_MOVE, MREMAP_GROW, MREMAP_SHRINK,
   DONTNEED, PAGEOUT, RANDOM, NORMAL, WRITE, READ, CLEAR_REFS, FORK, UFFD_WP, RECLAIM, NLEAVES
 };
 
@@ -50,6 +50,7 @@ const std::vector<family_def>& families() {
        {MMAP_MEMFD_RW, MMAP_MEMFD_R}},
       {{"mmap_memfd_rw", "fixed shared mmap of the memfd `m`, rw-"}, {MMAP_MEMFD_RW}},
       {{"mmap_memfd_r", "fixed shared mmap of the memfd `m`, r--"}, {MMAP_MEMFD_R}},
+      {{"mmap_droppable", "fixed MAP_DROPPABLE mmap, rw- (not in `mmap`)"}, {MMAP_DROPPABLE_RW}},
       {{"munmap", "munmap"}, {MUNMAP}},
       {{"mprotect", "mprotect to rw- and to r--"}, {MPROTECT_RW, MPROTECT_R}},
       {{"mprotect_rw", "mprotect to rw-"}, {MPROTECT_RW}},
@@ -115,6 +116,12 @@ std::string page_list(const pset& s, const state_window& w) {
   for (const prange& iv : s) {
     os << (first ? "" : ", ");
     first = false;
+    if (iv.lower() < w.base || iv.upper() > w.base + w.pages) {
+      // Outside the window (an unmapped gap reads soft-dirty): absolute addresses.
+      os << "[0x" << std::hex << pfn_to_addr(iv.lower()) << ", 0x" << pfn_to_addr(iv.upper())
+         << std::dec << ") outside the window";
+      continue;
+    }
     if (iv.upper() - iv.lower() == 1) os << "page " << iv.lower() - w.base;
     else os << "pages " << iv.lower() - w.base << "-" << iv.upper() - 1 - w.base;
     os << " (0x" << std::hex << pfn_to_addr(iv.lower()) << std::dec << ")";
@@ -181,6 +188,12 @@ struct level_keys {
   }
 };
 
+// The initial state's configuration (the state key carries it on, sim/state_codec.cpp).
+void configure(kernel& k, const explore_options& opt) {
+  k.mm.bug = opt.bug;
+  k.mm.droppable = opt.droppable;
+}
+
 // The built-in structural check: the VMA container is sorted, disjoint and has no empty VMA.
 std::optional<std::string> vmas_sorted_disjoint(const kernel& k) {
   pfn_t prev_end = 0;
@@ -196,22 +209,64 @@ std::optional<std::string> vmas_sorted_disjoint(const kernel& k) {
   return std::nullopt;
 }
 
+// What the memory files hold: a page stored to through a shared mapping stays in the page
+// cache or in swap until a hole is punched (memfile::written); a dirty folio is a cached one.
+std::optional<std::string> written_data_kept(const kernel& k) {
+  for (const memfile& f : k.mm.files) {
+    const pset lost = f.written - f.cached - f.swapped;
+    if (!lost.empty())
+      return "page " + std::to_string(lost.begin()->lower()) + " of memory file '" +
+             (f.name.empty() ? std::string("(shared anon)") : f.name) +
+             "' was written and is neither in the page cache nor in swap: its data is lost";
+    if (!(f.dirty - f.cached).empty())
+      return "memory file '" + f.name + "' has a dirty folio outside the page cache";
+  }
+  return std::nullopt;
+}
+
+struct failure {
+  std::string what, detail;
+};
+
+// Every property a state fails, in the order they are reported: the invariants (built in,
+// then opt.extra_check), false negative, lost new mapping (for designs with a per-mapping
+// signal), unmapped page reads soft-dirty and false positive (when asked for).
+std::vector<failure> failures(const policy& pol, const explore_options& opt, const state_window& w,
+                              const kernel& k, const oracle& o) {
+  std::vector<failure> out;
+  std::optional<std::string> bad = vmas_sorted_disjoint(k);
+  if (!bad) bad = written_data_kept(k);
+  if (!bad && opt.extra_check) bad = opt.extra_check(k, o);
+  if (bad) out.push_back({"invariant", *bad});
+  judgement j = o.judge_sd(k);
+  // A design without a per-mapping signal (uffd-wp) loses new mappings by design.
+  if (!pol.signals_new_mappings()) j.lost_new_mappings.clear();
+  if (!j.false_negatives.empty()) out.push_back({"false negative", page_list(j.false_negatives, w)});
+  if (!j.lost_new_mappings.empty()) out.push_back({"lost new mapping", page_list(j.lost_new_mappings, w)});
+  if (opt.unmapped_clean && !j.false_positives.empty()) {
+    pset outside = j.false_positives;
+    k.mm.for_each_vma(w.base, w.base + w.pages,
+                      [&](const vma_ref& v) { outside -= prange(v.vm_start, v.vm_end); });
+    if (!outside.empty()) out.push_back({"unmapped page reads soft-dirty", page_list(outside, w)});
+  }
+  if (opt.precision && !j.false_positives.empty())
+    out.push_back({"false positive", page_list(j.false_positives, w)});
+  return out;
+}
+
+bool is_soundness(const failure& f) { return f.what == "false negative" || f.what == "lost new mapping"; }
+
 // A counterexample must reproduce from the initial state by the model alone, without going
 // through keys: a canonical encoding that dropped something the rules read would show here.
-void verify(const policy& pol, const explore_options& opt, const explore_counterexample& c) {
+void verify(const policy& pol, const explore_options& opt, const state_window& w,
+            const explore_counterexample& c) {
   kernel k(pol, opt.swap);
-  k.mm.bug = opt.bug;
+  configure(k, opt);
   oracle o;
   k.obs = &o;
   for (const Line& l : c.ops) apply_op(k, l);
-  bool holds;
-  if (c.what == "invariant") {
-    holds = vmas_sorted_disjoint(k) || (opt.extra_check && opt.extra_check(k, o));
-  } else {
-    const judgement j = o.judge_sd(k);
-    holds = c.what == "false negative" ? !j.false_negatives.empty() : !j.lost_new_mappings.empty();
-  }
-  if (!holds)
+  const std::vector<failure> f = failures(pol, opt, w, k, o);
+  if (std::none_of(f.begin(), f.end(), [&](const failure& x) { return x.what == c.what; }))
     throw std::logic_error("explorer: the " + c.what + " found after " + std::to_string(c.ops.size()) +
                            " operations does not reproduce from the initial state (the state "
                            "encoding lost something the rules read)");
@@ -250,14 +305,17 @@ std::vector<Line> make_alphabet(const explore_options& opt) {
         const std::uint64_t a = addr(s), b = bytes(len);
         switch (lf) {
           case MMAP_ANON_RW: case MMAP_ANON_R: case MMAP_SHARED_RW: case MMAP_SHARED_R:
-          case MMAP_MEMFD_RW: case MMAP_MEMFD_R: {
+          case MMAP_MEMFD_RW: case MMAP_MEMFD_R: case MMAP_DROPPABLE_RW: {
             Mmap m;
             m.addr = a;
             m.len = b;
             m.fixed = true;
-            m.prot = (lf == MMAP_ANON_RW || lf == MMAP_SHARED_RW || lf == MMAP_MEMFD_RW)
+            m.prot = (lf == MMAP_ANON_RW || lf == MMAP_SHARED_RW || lf == MMAP_MEMFD_RW ||
+                      lf == MMAP_DROPPABLE_RW)
                          ? PROT_R | PROT_W : PROT_R;
-            m.sharing = (lf == MMAP_ANON_RW || lf == MMAP_ANON_R) ? Sharing::Private : Sharing::Shared;
+            m.sharing = (lf == MMAP_ANON_RW || lf == MMAP_ANON_R)   ? Sharing::Private
+                        : lf == MMAP_DROPPABLE_RW                  ? Sharing::Droppable
+                                                                   : Sharing::Shared;
             // The memfd at the page's own offset: neighbouring mappings are linear in pgoff
             // and can merge, as in the semantics' sequences B' and C.
             if (lf == MMAP_MEMFD_RW || lf == MMAP_MEMFD_R) m.file = FileRef{"m", bytes(s), false};
@@ -330,6 +388,9 @@ explore_result explore(const policy& pol, const explore_options& opt,
                        std::chrono::milliseconds progress_every) {
   using clock = std::chrono::steady_clock;
   const std::vector<Line> alphabet = make_alphabet(opt);
+  if (opt.precision && pol.emulates_soft_dirty_with_uffd_wp())
+    throw std::invalid_argument("--precision: uffd-wp has kernel-mandated false positives after "
+                                "zaps (props/properties.hpp); its precision is a property test");
   const state_window w{addr_to_pfn(opt.base), opt.pages};
   const auto t0 = clock::now();
   const double cpu0 = thread_cpu_seconds();
@@ -352,31 +413,22 @@ explore_result explore(const policy& pol, const explore_options& opt,
   auto found_one = [&](std::optional<explore_counterexample>& slot, std::string what,
                        std::string detail, std::uint64_t s) {
     slot = explore_counterexample{std::move(what), std::move(detail), path_to(s)};
-    verify(pol, opt, *slot);
+    verify(pol, opt, w, *slot);
   };
   // Checks a new state; true when the search must stop.
   auto check = [&](const kernel& k, const oracle& o, std::uint64_t s) {
-    std::optional<std::string> bad = vmas_sorted_disjoint(k);
-    if (!bad && opt.extra_check) bad = opt.extra_check(k, o);
-    if (bad) {
-      found_one(res.violation, "invariant", *bad, s);
-      return true;
+    bool finding = false;
+    for (failure& f : failures(pol, opt, w, k, o)) {
+      if (!(opt.soundness_is_finding && is_soundness(f))) {
+        found_one(res.violation, std::move(f.what), std::move(f.detail), s);
+        return true;
+      }
+      // Under the baseline, the first (shortest) state of each soundness class is kept.
+      auto& slot = f.what == "false negative" ? res.false_negative : res.lost_new_mapping;
+      if (!slot) found_one(slot, f.what, std::move(f.detail), s);
+      finding = true;
     }
-    judgement j = o.judge_sd(k);
-    // A design without a per-mapping signal (uffd-wp) loses new mappings by design.
-    if (!pol.signals_new_mappings()) j.lost_new_mappings.clear();
-    if (j.false_negatives.empty() && j.lost_new_mappings.empty()) return false;
-    if (!opt.soundness_is_finding) {
-      const bool fn = !j.false_negatives.empty();
-      found_one(res.violation, fn ? "false negative" : "lost new mapping",
-                page_list(fn ? j.false_negatives : j.lost_new_mappings, w), s);
-      return true;
-    }
-    ++res.finding_states;
-    if (!j.false_negatives.empty() && !res.false_negative)
-      found_one(res.false_negative, "false negative", page_list(j.false_negatives, w), s);
-    if (!j.lost_new_mappings.empty() && !res.lost_new_mapping)
-      found_one(res.lost_new_mapping, "lost new mapping", page_list(j.lost_new_mappings, w), s);
+    res.finding_states += finding;
     return false;
   };
   auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
@@ -390,7 +442,7 @@ explore_result explore(const policy& pol, const explore_options& opt,
   // The initial state: an empty address space.
   {
     kernel k(pol, opt.swap);
-    k.mm.bug = opt.bug;
+    configure(k, opt);
     oracle o;
     encode_state(k, o, w, buf);
     seen.insert(fingerprint(buf));
@@ -469,7 +521,7 @@ trace::Trace counterexample_trace(const policy& pol, const explore_options& opt,
   Trace t;
   t.swap = opt.swap;
   kernel k(pol, opt.swap);
-  k.mm.bug = opt.bug;
+  configure(k, opt);
   int lineno = 0;
   for (Line l : ops) {
     l.expected = apply_op(k, l);

@@ -31,11 +31,20 @@ struct explore_options {
   unsigned depth = 5;                // operations per sequence at most
   std::string ops;                   // the alphabet, see parse_ops; empty = default_ops
   mutant bug = mutant::none;         // switched into the initial state (mm.bug)
+  droppable_design droppable = droppable_design::swapbacked;  // mm.droppable (model/droppable.hpp)
   bool swap = true;                  // a swap device exists (`swap on`)
   std::uint64_t max_states = 0;      // stop after this many distinct states (0: no limit)
   // Under the baseline (upstream-6.12) a false negative or lost new mapping is a finding of
   // the design, reported with its trace while the search goes on; elsewhere a violation.
   bool soundness_is_finding = false;
+  // Nothing outside every VMA reads soft-dirty (fs/proc/task_mmu.c:pagemap_pte_hole): a
+  // violation "unmapped page reads soft-dirty".
+  bool unmapped_clean = false;
+  // Precision: no page reads soft-dirty that was neither stored to nor newly mapped since the
+  // last clear_refs: a violation "false positive". The kernel-mandated false positives of
+  // props/properties.hpp come from mlock (not in the alphabet) and, for uffd-wp, from zaps:
+  // precision is refused for designs that emulate soft-dirty with uffd-wp.
+  bool precision = false;
   state_check extra_check;           // a failure is a violation under every policy
 };
 

@@ -176,7 +176,10 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
   out.u8((mm.uffd_ctx ? H_UFFD_CTX : 0u) | (mm.has_swap ? H_SWAP : 0u) |
          (mm.cleared_refs ? H_CLEARED : 0u) | (o.wp_tracking() ? H_WP_TRACKING : 0u) |
          (table ? H_TABLE : 0u));
-  out.u8(unsigned(mm.bug));
+  // The mutant and the droppable design (model/droppable.hpp): constant within a search, but
+  // a decoded kernel must run under them too.
+  static_assert(mutant_catalogue.size() < 64 && unsigned(droppable_design::dirty_skip) < 4);
+  out.u8(unsigned(mm.bug) | unsigned(mm.droppable) << 6);
 
   // One 16-bit word per page for the PTE.
   char* const ptes = out.p;
@@ -272,6 +275,7 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
     out.bytes(m.name.data(), m.name.size());
     out.varint(m.size_pages);
     put_intervals(out, m.cached);
+    put_intervals(out, m.dirty);  // reclaim writes a dirty shmem folio to swap, drops a clean one
     put_intervals(out, m.swapped);
     put_intervals(out, m.written);
   }
@@ -289,7 +293,9 @@ void decode_state(std::string_view key, const state_window& w, kernel& k, oracle
   // The oracle keeps write-protect sets only from its first reset on; an empty reset arms it.
   if (h & H_WP_TRACKING) o.wp_reset(w.base, w.base);
   if (h & H_TABLE) mm.alloc_tables(w.base, w.base + 1);
-  mm.bug = mutant(in.u8());
+  const unsigned cfg = in.u8();
+  mm.bug = mutant(cfg & 0x3f);
+  mm.droppable = droppable_design(cfg >> 6);
 
   if (in.at + 2 * std::size_t(w.pages) > key.size()) throw codec_error("state key truncated");
   for (unsigned p = 0; p < w.pages;) {
@@ -354,6 +360,7 @@ void decode_state(std::string_view key, const state_window& w, kernel& k, oracle
     in.at += len;
     m.size_pages = in.varint();
     get_intervals(in, m.cached);
+    get_intervals(in, m.dirty);
     get_intervals(in, m.swapped);
     get_intervals(in, m.written);
     mm.add_file(std::move(m));

@@ -136,6 +136,41 @@ TEST(StateCodec, DecodeRestoresEveryPart) {
   EXPECT_EQ(next, m.key());
 }
 
+TEST(StateCodec, APageCacheFolioKeepsItsDirtyBit) {
+  // A written shmem page goes to swap on reclaim; a read fault brings it back as a dirty folio
+  // (mm/shmem.c:shmem_swapin_folio) under a clean PTE. The next reclaim must write it to swap
+  // again, not drop it: the folio's PG_dirty (memfile::dirty) is part of the state.
+  machine m;
+  m.k.sys_mmap(memfd(0, 1));
+  m.k.access(BASE, PS, true);
+  m.k.reclaim(std::nullopt, std::nullopt);
+  m.k.access(BASE, PS, false);
+  const memfile& f = m.k.mm.file(*m.k.mm.find_file("m"));
+  ASSERT_TRUE(boost::icl::contains(f.dirty, std::uint64_t{0}));
+  ASSERT_FALSE(m.k.mm.pte_at(W.base).dirty);
+
+  kernel k(*m.pol, true);
+  oracle o;
+  decode_state(m.key(), W, k, o);
+  k.obs = &o;
+  EXPECT_EQ(k.mm.file(*k.mm.find_file("m")).dirty, f.dirty);
+  k.reclaim(std::nullopt, std::nullopt);
+  m.k.reclaim(std::nullopt, std::nullopt);
+  std::string after;
+  encode_state(k, o, W, after);
+  EXPECT_EQ(after, m.key());
+  EXPECT_TRUE(boost::icl::contains(k.mm.file(*k.mm.find_file("m")).swapped, std::uint64_t{0}));
+}
+
+TEST(StateCodec, TheDroppableDesignTravelsWithTheKey) {
+  machine m;
+  m.k.mm.droppable = droppable_design::dirty_skip;
+  kernel k(*m.pol, true);
+  oracle o;
+  decode_state(m.key(), W, k, o);
+  EXPECT_EQ(k.mm.droppable, droppable_design::dirty_skip);
+}
+
 TEST(StateCodec, DecodedStatesBehaveLikeTheOriginals) {
   // Random walks over the whole default alphabet in four pages: at every step, the state
   // decoded from the key and then stepped must encode like the original stepped. A codec that

@@ -4,21 +4,22 @@
 
 namespace sdmc::trace::lex {
 
-std::vector<Token> tokenize(std::string_view line) {
-  line = line.substr(0, line.find('#'));  // npos keeps the whole line
-  std::vector<Token> out;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    if (line[i] == ' ' || line[i] == '\t') {
-      ++i;
+void tokenize(std::string_view line, std::vector<Token>& out) {
+  out.clear();
+  const char* const b = line.data();
+  const char* const e = b + line.size();
+  const char* p = b;
+  // One pass: '#' ends the line wherever it stands, blanks separate tokens.
+  while (p != e && *p != '#') {
+    if (*p == ' ' || *p == '\t') {
+      ++p;
       continue;
     }
-    std::size_t end = line.find_first_of(" \t", i);
-    if (end == std::string_view::npos) end = line.size();
-    out.push_back({line.substr(i, end - i), static_cast<int>(i) + 1});
-    i = end;
+    const char* q = p;
+    while (q != e && *q != ' ' && *q != '\t' && *q != '#') ++q;
+    out.push_back({std::string_view(p, static_cast<std::size_t>(q - p)), static_cast<int>(p - b) + 1});
+    p = q;
   }
-  return out;
 }
 
 namespace {

@@ -14,8 +14,9 @@ struct Token {
 };
 
 // The tokens of one line (without its '\n'): split on spaces and tabs only; '#' starts a comment
-// wherever it appears, even inside a token.
-std::vector<Token> tokenize(std::string_view line);
+// wherever it appears, even inside a token. Written into `out` (cleared first), so that a parser
+// reusing one vector allocates nothing per line.
+void tokenize(std::string_view line, std::vector<Token>& out);
 
 // Where a number stands decides what it may look like.
 enum class NumForm : std::uint8_t {

@@ -1,5 +1,6 @@
 // sdtrace v1 text -> Trace. Line by line: the version line, then headers, then operations; the
 // first malformed token ends the parse with a ParseError naming file:line:column.
+#include <algorithm>
 #include <climits>
 #include <utility>
 
@@ -47,8 +48,8 @@ bool valid_file_name(std::string_view s) {
 // The tokens of one non-blank line, consumed left to right.
 class LineParser {
  public:
-  LineParser(const std::string& file, int lineno, std::vector<Token> toks)
-      : file_(file), lineno_(lineno), toks_(std::move(toks)) {}
+  LineParser(const std::string& file, int lineno, const std::vector<Token>& toks)
+      : file_(file), lineno_(lineno), toks_(toks) {}
 
   [[noreturn]] void fail(int col, const std::string& msg) const {
     throw ParseError(file_, lineno_, col, msg);
@@ -301,7 +302,7 @@ class LineParser {
 
   const std::string& file_;
   int lineno_;
-  std::vector<Token> toks_;
+  const std::vector<Token>& toks_;
   std::size_t pos_ = 0;
 };
 
@@ -340,15 +341,19 @@ Trace parse(std::string_view text, const std::string& filename) {
   t.path = filename;
   State st;
   int lineno = 0;
+  // At most one operation per line, and an operation line takes at least 5 bytes ("fork\n"):
+  // reserving avoids moving every Line as the vector grows.
+  t.lines.reserve(std::min<std::size_t>(std::count(text.begin(), text.end(), '\n'), text.size() / 5) + 1);
+  std::vector<Token> toks;
   for (std::size_t pos = 0; pos < text.size();) {
     std::size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) nl = text.size();
     std::string_view raw = text.substr(pos, nl - pos);
     pos = nl + 1;
     ++lineno;
-    std::vector<Token> toks = lex::tokenize(raw);
+    lex::tokenize(raw, toks);
     if (toks.empty()) continue;
-    LineParser p(filename, lineno, std::move(toks));
+    LineParser p(filename, lineno, toks);
     Token key = p.next();
     if (!st.version) {
       if (key.text != "sdtrace") p.expected(key, "\"sdtrace 1\" first");

@@ -30,7 +30,7 @@ bool is_baseline_kernel(const Trace& t) {
 }  // namespace
 
 replayer::replayer(const Trace& t, const policy& pol, replay_options opt)
-    : k(pol, t.swap), trace_(t), opt_(opt) {
+    : k(pol, t.swap), opt_(opt) {
   if (opt_.oracle) k.obs = &ghost;
   k.mm.droppable = opt_.droppable;
   results.reserve(t.lines.size());
@@ -137,12 +137,14 @@ void replayer::finish() {
   if (opt_.oracle) ghost.observe(k);
 }
 
-pset touched_pages(const Trace& t) {
+pset touched_pages(const Trace& t) { return touched_pages(t.lines); }
+
+pset touched_pages(const std::vector<Line>& lines) {
   pset out;
   auto add = [&](std::uint64_t addr, std::uint64_t len) {
     if (len && addr < TASK_SIZE) out += byte_range(addr, std::min<std::uint64_t>(len, TASK_SIZE - addr));
   };
-  for (const Line& l : t.lines) {
+  for (const Line& l : lines) {
     std::visit(overloaded{
                    [&](const Mmap& o) { add(o.addr, o.len); },
                    [&](const Munmap& o) { add(o.addr, o.len); },

@@ -47,7 +47,6 @@ class replayer {
   std::vector<Result> results;             // the computed result of every executed line
 
  private:
-  const trace::Trace& trace_;
   replay_options opt_;
   Result execute(const trace::Line& line, bool* needs_address);
   std::string check_expect(const trace::Expect& e) const;  // "" when it holds
@@ -56,5 +55,6 @@ class replayer {
 // The pages a trace touches: the union of the ranges its operations name (the observed range
 // of the kernel runners too).
 pset touched_pages(const trace::Trace& t);
+pset touched_pages(const std::vector<trace::Line>& lines);
 
 }  // namespace sdmc

@@ -8,7 +8,7 @@
 
 namespace sdmc::trace {
 
-Trace parse_file(const std::string& path) {
+std::string read_trace_text(const std::string& path) {
   auto cannot_read = [&path] {
     return ParseError(path, 0, 0, "cannot read: " + std::generic_category().message(errno));
   };
@@ -20,8 +20,10 @@ Trace parse_file(const std::string& path) {
   while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) text.append(buf, n);
   if (std::ferror(f.get())) throw cannot_read();  // e.g. EISDIR: fopen accepts a directory
   if (is_zstd_path(path)) text = zstd_decompress(text, path);
-  return parse(text, path);
+  return text;
 }
+
+Trace parse_file(const std::string& path) { return parse(read_trace_text(path), path); }
 
 bool write_file(const std::string& path, std::string_view text) {
   std::string packed;

@@ -52,8 +52,8 @@ Number parse_digits(std::string_view s, unsigned base) {
     int d = digit_value(c, base);
     if (d < 0) return {0, NumError::Syntax};
     // Keep scanning after an overflow so that "99...9x" is reported as bad syntax, not as range.
-    if (v > (kMax - static_cast<unsigned>(d)) / base) overflow = true;
-    v = v * base + static_cast<unsigned>(d);
+    overflow |= __builtin_mul_overflow(v, base, &v);
+    overflow |= __builtin_add_overflow(v, static_cast<unsigned>(d), &v);
   }
   return overflow ? Number{0, NumError::Overflow} : Number{v, NumError::None};
 }

@@ -96,8 +96,16 @@ std::string prot_string(std::uint8_t prot) {
 }
 
 std::optional<std::uint8_t> prot_from_string(std::string_view s) {
-  for (std::uint8_t p : kProts)
-    if (prot_string(p) == s) return p;
+  if (s.size() != 3) return std::nullopt;
+  // Each position holds its letter or '-'; then only the five protections of kProts.
+  auto bit = [&](std::size_t i, char letter, std::uint8_t b) -> int {
+    return s[i] == letter ? b : s[i] == '-' ? 0 : -1;
+  };
+  const int r = bit(0, 'r', PROT_R), w = bit(1, 'w', PROT_W), x = bit(2, 'x', PROT_X);
+  if (r < 0 || w < 0 || x < 0) return std::nullopt;
+  const auto p = static_cast<std::uint8_t>(r | w | x);
+  for (std::uint8_t k : kProts)
+    if (k == p) return p;
   return std::nullopt;
 }
 

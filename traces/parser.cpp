@@ -2,6 +2,7 @@
 // first malformed token ends the parse with a ParseError naming file:line:column.
 #include <algorithm>
 #include <climits>
+#include <exception>
 #include <utility>
 
 #include "traces/lexer.hpp"
@@ -333,28 +334,60 @@ void header(LineParser& p, const Token& key, int lineno, State& st, Trace& t) {
 
 }  // namespace
 
-Trace parse(std::string_view text, const std::string& filename) {
-  // Line numbers and columns are ints; no real trace comes near this.
-  if (text.size() > static_cast<std::size_t>(INT_MAX))
-    throw ParseError(filename, 0, 0, "file too large (over 2 GiB)");
-  Trace t;
-  t.path = filename;
+struct reader::state {
   State st;
   int lineno = 0;
-  // At most one operation per line, and an operation line takes at least 5 bytes ("fork\n"):
-  // reserving avoids moving every Line as the vector grows.
-  t.lines.reserve(std::min<std::size_t>(std::count(text.begin(), text.end(), '\n'), text.size() / 5) + 1);
-  std::vector<Token> toks;
-  for (std::size_t pos = 0; pos < text.size();) {
+  std::vector<Token> toks;  // reused for every line
+  std::exception_ptr pending;  // a ParseError held back while the lines before it go out
+};
+
+reader::reader(std::string_view text, std::string filename)
+    : text_(text), st_(std::make_unique<state>()) {
+  head_.path = std::move(filename);
+  // Line numbers and columns are ints; no real trace comes near this.
+  if (text.size() > static_cast<std::size_t>(INT_MAX))
+    throw ParseError(head_.path, 0, 0, "file too large (over 2 GiB)");
+}
+
+reader::~reader() = default;
+
+bool reader::read(std::vector<Line>& out, std::size_t max) {
+  out.clear();
+  if (st_->pending) std::rethrow_exception(std::exchange(st_->pending, nullptr));
+  try {
+    return read_lines(out, max);
+  } catch (const ParseError&) {
+    // The lines before the bad one go out first; the error comes with the next read.
+    if (out.empty()) throw;
+    st_->pending = std::current_exception();
+    return true;
+  }
+}
+
+bool reader::read_lines(std::vector<Line>& out, std::size_t max) {
+  State& st = st_->st;
+  int& lineno = st_->lineno;
+  const std::string& filename = head_.path;
+  const std::string_view text = text_;
+  std::size_t pos = pos_;
+  while (pos < text.size() && out.size() < max) {
     std::size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) nl = text.size();
     std::string_view raw = text.substr(pos, nl - pos);
     pos = nl + 1;
     ++lineno;
-    lex::tokenize(raw, toks);
-    if (toks.empty()) continue;
-    LineParser p(filename, lineno, toks);
+    lex::tokenize(raw, st_->toks);
+    if (st_->toks.empty()) continue;
+    LineParser p(filename, lineno, st_->toks);
     Token key = p.next();
+    // Operations first: they are nearly every line.
+    if (st.version) {
+      if (auto index = op_index(key.text)) {
+        if (!st.first_op_line) st.first_op_line = lineno;
+        out.push_back(p.operation(*index));
+        continue;
+      }
+    }
     if (!st.version) {
       if (key.text != "sdtrace") p.expected(key, "\"sdtrace 1\" first");
       Token v = p.take("the version 1");
@@ -364,15 +397,31 @@ Trace parse(std::string_view text, const std::string& filename) {
     } else if (key.text == "sdtrace") {
       p.fail(key.col, "duplicate \"sdtrace\" line: only the first line names the version");
     } else if (key.text == "kernel" || key.text == "swap") {
-      header(p, key, lineno, st, t);
-    } else if (auto index = op_index(key.text)) {
-      if (!st.first_op_line) st.first_op_line = lineno;
-      t.lines.push_back(p.operation(*index));
+      header(p, key, lineno, st, head_);
     } else {
       p.expected(key, "an operation like mmap or write");
     }
   }
-  if (!st.version) throw ParseError(filename, lineno + 1, 1, "expected \"sdtrace 1\", got end of file");
+  pos_ = pos;
+  if (pos >= text.size() && !st.version)
+    throw ParseError(filename, lineno + 1, 1, "expected \"sdtrace 1\", got end of file");
+  return !out.empty();
+}
+
+Trace parse(std::string_view text, const std::string& filename) {
+  reader r(text, filename);
+  Trace t;
+  // At most one operation per line, and an operation line takes at least 5 bytes ("fork\n"):
+  // reserving avoids moving every Line as the vector grows.
+  const std::size_t cap =
+      std::min<std::size_t>(std::count(text.begin(), text.end(), '\n'), text.size() / 5) + 1;
+  t.lines.reserve(cap);
+  r.read(t.lines, cap);
+  std::vector<Line> rest;
+  r.read(rest, 1);  // nothing is left but a held-back ParseError, which this throws
+  t.path = r.headers().path;
+  t.kernel = r.headers().kernel;
+  t.swap = r.headers().swap;
   return t;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -144,9 +145,37 @@ struct ParseError : std::runtime_error {
 
 // Parses a whole trace. Throws ParseError on the first malformed line.
 Trace parse(std::string_view text, const std::string& filename);
+
+// The same parse, a batch of operation lines at a time, for callers that consume a long trace
+// as it is read (sdmc replay parses on one thread while the model replays on another). The
+// text must outlive the reader. After the first read() the headers (`kernel`, `swap`) are
+// known: they precede every operation.
+class reader {
+ public:
+  reader(std::string_view text, std::string filename);
+  ~reader();
+  reader(const reader&) = delete;
+  reader& operator=(const reader&) = delete;
+  // Replaces `out` by the next operation lines, at most `max` (>= 1); false once the text is
+  // exhausted and `out` is empty. A malformed line ends the batch with the lines before it;
+  // the next read throws its ParseError (as parse does).
+  bool read(std::vector<Line>& out, std::size_t max);
+  // path, kernel and swap (lines stay empty).
+  const Trace& headers() const { return head_; }
+
+ private:
+  struct state;
+  bool read_lines(std::vector<Line>& out, std::size_t max);
+  std::string_view text_;
+  std::size_t pos_ = 0;
+  Trace head_;
+  std::unique_ptr<state> st_;
+};
 // Reads and parses a file; an unreadable file is a ParseError at line 0. A name ending in `.zst`
 // is read as zstd-compressed text (traces/zstd.cpp).
 Trace parse_file(const std::string& path);
+// The text parse_file parses (decompressed), for a reader.
+std::string read_trace_text(const std::string& path);
 // Writes a trace's text to a file, zstd-compressed when the name ends in `.zst`; false (errno set)
 // when the file cannot be written.
 bool write_file(const std::string& path, std::string_view text);

@@ -29,6 +29,7 @@
 
 #include "model/policy.hpp"
 #include "sim/replay.hpp"
+#include "sim/state_check.hpp"
 #include "traces/sdtrace.hpp"
 
 namespace sdmc {
@@ -429,19 +430,10 @@ void reclaim_is_local(sut& t, std::size_t i, const snapshot& before, const trace
   if (!same_vmas(after.vmas, before.vmas)) return t.fail(i, "the VMAs changed");
 }
 
-// 4. A page stored to through a shared mapping holds data until a hole is punched: its folio
-// must stay in the page cache or in swap, which reclaim guarantees only if the PTE's dirty bit
-// reached the folio first (try_to_unmap_one, zap_present_folio_ptes).
+// 4. A page stored to through a shared mapping holds data until a hole is punched
+// (sim/state_check.hpp:shmem_data_lost).
 void shmem_never_lost(sut& t, std::size_t i, const snapshot&, const trace::Line&, bool) {
-  for (const memfile& f : t.k(i).mm.files) {
-    const pset lost = f.written - f.cached - f.swapped;
-    if (!lost.empty())
-      return t.fail(i, "page " + std::to_string(lost.begin()->lower()) + " of memory file '" +
-                           (f.name.empty() ? std::string("(shared anon)") : f.name) +
-                           "' was written and is neither in the page cache nor in swap: its data is lost");
-    if (!(f.dirty - f.cached).empty())
-      return t.fail(i, "memory file '" + f.name + "' has a dirty folio outside the page cache");
-  }
+  if (auto lost = shmem_data_lost(t.k(i))) return t.fail(i, *lost);
 }
 
 // 5. Configurations come in pairs, swapbacked then dirty-skip under the same policy: every

@@ -209,21 +209,6 @@ std::optional<std::string> vmas_sorted_disjoint(const kernel& k) {
   return std::nullopt;
 }
 
-// What the memory files hold: a page stored to through a shared mapping stays in the page
-// cache or in swap until a hole is punched (memfile::written); a dirty folio is a cached one.
-std::optional<std::string> written_data_kept(const kernel& k) {
-  for (const memfile& f : k.mm.files) {
-    const pset lost = f.written - f.cached - f.swapped;
-    if (!lost.empty())
-      return "page " + std::to_string(lost.begin()->lower()) + " of memory file '" +
-             (f.name.empty() ? std::string("(shared anon)") : f.name) +
-             "' was written and is neither in the page cache nor in swap: its data is lost";
-    if (!(f.dirty - f.cached).empty())
-      return "memory file '" + f.name + "' has a dirty folio outside the page cache";
-  }
-  return std::nullopt;
-}
-
 struct failure {
   std::string what, detail;
 };
@@ -235,7 +220,7 @@ std::vector<failure> failures(const policy& pol, const explore_options& opt, con
                               const kernel& k, const oracle& o) {
   std::vector<failure> out;
   std::optional<std::string> bad = vmas_sorted_disjoint(k);
-  if (!bad) bad = written_data_kept(k);
+  if (!bad) bad = shmem_data_lost(k);
   if (!bad && opt.extra_check) bad = opt.extra_check(k, o);
   if (bad) out.push_back({"invariant", *bad});
   judgement j = o.judge_sd(k);

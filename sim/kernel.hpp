@@ -6,6 +6,8 @@
 // Units: system calls take bytes as the trace gives them; internally everything is pages.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
+
 #include <cerrno>
 #include <cstdint>
 #include <optional>
@@ -128,7 +130,9 @@ class kernel {
     std::optional<vma_ref> vma;     // the VMA now covering [start,end) (more after a merge)
     int err = 0;                    // -errno
     bool merged = false;
-    std::vector<vma_value> parts;   // for a merge: the target first, then the absorbed VMAs
+    // For a merge: the target first, then the absorbed VMAs (three at most: no allocation).
+    boost::container::small_vector<vma_value, 3> parts;
+    std::span<const vma_value> merged_parts() const { return {parts.data(), parts.size()}; }
   };
   modified vma_merge_existing_range(const vma_ref& vma, pfn_t start, pfn_t end,
                                     vm_flags_t newflags);

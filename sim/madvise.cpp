@@ -172,7 +172,7 @@ int kernel::madvise_vma(const vma_ref& vma, pfn_t start, pfn_t end, Advice advic
   modified m = vma_modify(vma, start, end, new_flags);
   if (m.err) return m.err == -ENOMEM ? -EAGAIN : m.err;
   set_flags(m.vma->vm_start,
-            m.merged ? pol_.merged_flags(merge_path::madvise, new_flags, m.parts) : new_flags);
+            m.merged ? pol_.merged_flags(merge_path::madvise, new_flags, m.merged_parts()) : new_flags);
   return 0;
 }
 

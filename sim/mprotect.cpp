@@ -51,7 +51,7 @@ Result kernel::sys_mprotect(std::uint64_t addr, std::uint64_t len, std::uint8_t 
       if (m.err) { error = m.err; break; }
       // vm_flags_reset(vma, newflags): the merged VMA takes the modified VMA's flags,
       // VM_SOFTDIRTY included (semantics 2.3), then vma_set_page_prot.
-      vm_flags_t final_flags = m.merged ? pol_.merged_flags(merge_path::mprotect, newflags, m.parts)
+      vm_flags_t final_flags = m.merged ? pol_.merged_flags(merge_path::mprotect, newflags, m.merged_parts())
                                         : newflags;
       const vma_ref res = set_flags(m.vma->vm_start, final_flags, true);
       // change_protection over [nstart, tmp) only: pte_modify keeps soft-dirty, uffd-wp and
@@ -100,7 +100,7 @@ int kernel::apply_vma_lock_flags(pfn_t start, pfn_t end, bool lock) {
       modified m = vma_modify(*vma, nstart, tmp, newflags);
       if (m.err) return m.err;
       // vm_flags_reset to newflags; no vma_set_page_prot (the stale-prot path of 2.4).
-      set_flags(m.vma->vm_start, m.merged ? pol_.merged_flags(merge_path::mlock, newflags, m.parts)
+      set_flags(m.vma->vm_start, m.merged ? pol_.merged_flags(merge_path::mlock, newflags, m.merged_parts())
                                           : newflags);
     }
     tmp = mm.find_vma(nstart)->vm_end;  // vma_iter_end()

@@ -40,7 +40,7 @@ int kernel::uffd_register(pfn_t start, pfn_t end) {
       if (m.err) return m.err;
       vm_flags_t target = mm.find_vma(m.vma->vm_start)->v.vm_flags;
       vm_flags_t flags = target | VM_UFFD_WP;
-      if (m.merged) flags = pol_.merged_flags(merge_path::uffd, flags, m.parts);
+      if (m.merged) flags = pol_.merged_flags(merge_path::uffd, flags, m.merged_parts());
       set_flags(m.vma->vm_start, flags);
       if (flags & VM_SHARED) vma_set_page_prot(m.vma->vm_start);
     }

@@ -55,13 +55,13 @@ std::optional<vma_ref> kernel::vma_merge_new_range(const proposal& p, merge_path
   // anon_vma (dup_anon_vma) when the target has none.
   const vma_ref& target = left ? *prev : *next;
   vma_ref res{left ? prev->vm_start : p.start, right ? next->vm_end : p.end, target.v};
-  std::vector<vma_value> parts{target.v};
+  boost::container::small_vector<vma_value, 3> parts{target.v};
   if (left && right) {
     if (!res.v.anon_vma) res.v.anon_vma = next->v.anon_vma;
     parts.push_back(next->v);
   }
   parts.push_back(p.v);
-  res.v.vm_flags = pol_.merged_flags(path, res.v.vm_flags, parts);
+  res.v.vm_flags = pol_.merged_flags(path, res.v.vm_flags, {parts.data(), parts.size()});
   if (commit) mm.set_vma(res.vm_start, res.vm_end, res.v);
   // The proposed range is new (or, for copy_vma, carried by on_move): only a removed next is
   // absorbed. Without `commit` the caller stores `res` right after.

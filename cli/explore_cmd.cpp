@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 
 struct explore_args {
   std::string policy = "upstream-6.12";
-  unsigned pages = 3, depth = 5;  // 3.2 M states, about 18 s of CPU (docs/performance.md)
+  unsigned pages = 3, depth = 5;  // 4.1 M states, about 24 s of CPU (docs/performance.md)
   std::string ops;
   std::string mutant_name;
   std::string droppable = "swapbacked";

@@ -124,7 +124,19 @@ void granular::on_move(mm_struct& mm, const vma_ref& src, pfn_t src_start, pfn_t
                        const vma_ref& moved, std::int64_t delta) const {
   // RFC nsdr_move (copy_vma): the nodes of the moved range follow it, shifted; the source
   // range is unmapped afterwards, which drops its own nodes. A grown tail stays uncovered.
-  const list* l = nodes(mm, src.v.vma_id);
+  //
+  // The nodes are read from the VMA that maps the source range now, not by src's id: when the
+  // source was never faulted in, copy_vma's merge can absorb it as the `next` of the
+  // destination (mm/vma.c:copy_vma, "Source vma may have been merged into new_vma";
+  // vma_merge_new_range -> vma_expand removes next), and on_merge has already handed its
+  // nodes to `moved`. Looking them up by src's id found nothing there, so the moved range
+  // lost its nodes in that one orientation only (the source as prev, or as next without a
+  // prev to merge, kept them): the model contradicted its own rule above, and the granular
+  // kernel (kernel/patches/granular, mm/mremap.c:move_vma copies the ranges before
+  // copy_vma) carries them in every case. Found by `sdmc kernel-diff --series granular`:
+  // `mmap X 6p rwx private; clear_refs; mremap X+5p 3p 1p maymove fixed X+4p`.
+  const auto holder = mm.find_vma(src_start);
+  const list* l = nodes(mm, holder ? holder->v.vma_id : src.v.vma_id);
   if (!l) return;
   list add;
   for (const non_sd_reg& r : *l) {

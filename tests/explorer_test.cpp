@@ -344,6 +344,34 @@ TEST(Explorer, StickyHasNoViolationAtTheSameBound) {
   EXPECT_GT(r.states, 100u);
 }
 
+TEST(Explorer, GranularMissesTheStoreOfSequenceC) {
+  // A finding of the granular (non_sd_reg) design as the Dec 2022 RFC has it, which the
+  // granular kernel series (kernel/patches/granular) shows too: madvise merges a clean VMA
+  // into a new one whose vm_page_prot is writable (no clean range, no write-notify), and
+  // madvise_update_vma does not recompute it; the store after a read fault does not fault and
+  // the covered page reads clean (kernel/tests/granular/C-missed-write.sdt).
+  auto pol = make_policy("granular");
+  explore_options o = sequence_c_bound(7);
+  o.soundness_is_finding = false;
+  explore_result r = explore(*pol, o);
+  ASSERT_TRUE(r.violation);
+  EXPECT_EQ(r.violation->what, "false negative");
+  const auto& ops = r.violation->ops;
+  EXPECT_EQ(ops.size(), 7u) << ops_of(ops);
+  auto advice = [&](Advice a) {
+    return std::count_if(ops.begin(), ops.end(), [a](const Line& l) {
+      auto* m = std::get_if<Madvise>(&l.op);
+      return m && m->advice == a;
+    });
+  };
+  EXPECT_EQ(advice(Advice::Random), 1);
+  EXPECT_EQ(advice(Advice::Normal), 1);
+  EXPECT_TRUE(std::holds_alternative<Write>(ops.back().op));
+  // Six operations are not enough.
+  o.depth = 6;
+  EXPECT_FALSE(explore(*pol, o).violation);
+}
+
 TEST(Explorer, AViolationStopsTheSearchWithAShortestTrace) {
   // Not the baseline: the first lost new mapping is a violation, found at depth 5 (above).
   auto pol = make_policy("upstream-6.12");

@@ -295,6 +295,20 @@ explore_options sequence_c_bound(unsigned depth) {
   return o;
 }
 
+// The steps of sequence C (semantics 2.5): two mappings, madvise random then normal (the merge
+// that keeps a stale vm_page_prot), one clear_refs, and the store last.
+void expect_sequence_c_shape(const std::vector<Line>& ops) {
+  auto count = [&](auto pred) { return std::count_if(ops.begin(), ops.end(), pred); };
+  auto advice = [](Advice a) {
+    return [a](const Line& l) { auto* m = std::get_if<Madvise>(&l.op); return m && m->advice == a; };
+  };
+  EXPECT_EQ(count([](const Line& l) { return std::holds_alternative<Mmap>(l.op); }), 2) << ops_of(ops);
+  EXPECT_EQ(count(advice(Advice::Random)), 1) << ops_of(ops);
+  EXPECT_EQ(count(advice(Advice::Normal)), 1) << ops_of(ops);
+  EXPECT_EQ(count([](const Line& l) { return std::holds_alternative<ClearRefs>(l.op); }), 1) << ops_of(ops);
+  EXPECT_TRUE(std::holds_alternative<Write>(ops.back().op)) << ops_of(ops);
+}
+
 TEST(Explorer, FindsSequenceCUnderUpstreamAtDepthSeven) {
   auto pol = make_policy("upstream-6.12");
   explore_result r = explore(*pol, sequence_c_bound(7));
@@ -307,15 +321,7 @@ TEST(Explorer, FindsSequenceCUnderUpstreamAtDepthSeven) {
 
   // Its shape: the steps of sequence C.
   const auto& ops = r.false_negative->ops;
-  auto count = [&](auto pred) { return std::count_if(ops.begin(), ops.end(), pred); };
-  auto advice = [](Advice a) {
-    return [a](const Line& l) { auto* m = std::get_if<Madvise>(&l.op); return m && m->advice == a; };
-  };
-  EXPECT_EQ(count([](const Line& l) { return std::holds_alternative<Mmap>(l.op); }), 2);
-  EXPECT_EQ(count(advice(Advice::Random)), 1);
-  EXPECT_EQ(count(advice(Advice::Normal)), 1);
-  EXPECT_EQ(count([](const Line& l) { return std::holds_alternative<ClearRefs>(l.op); }), 1);
-  EXPECT_TRUE(std::holds_alternative<Write>(ops.back().op));
+  expect_sequence_c_shape(ops);
 
   // The written trace, replayed as `sdmc replay --policy upstream-6.12` does, checks every
   // result and shows the false negative.
@@ -358,15 +364,7 @@ TEST(Explorer, GranularMissesTheStoreOfSequenceC) {
   EXPECT_EQ(r.violation->what, "false negative");
   const auto& ops = r.violation->ops;
   EXPECT_EQ(ops.size(), 7u) << ops_of(ops);
-  auto advice = [&](Advice a) {
-    return std::count_if(ops.begin(), ops.end(), [a](const Line& l) {
-      auto* m = std::get_if<Madvise>(&l.op);
-      return m && m->advice == a;
-    });
-  };
-  EXPECT_EQ(advice(Advice::Random), 1);
-  EXPECT_EQ(advice(Advice::Normal), 1);
-  EXPECT_TRUE(std::holds_alternative<Write>(ops.back().op));
+  expect_sequence_c_shape(ops);
   // Six operations are not enough.
   o.depth = 6;
   EXPECT_FALSE(explore(*pol, o).violation);

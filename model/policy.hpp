@@ -97,6 +97,11 @@ class policy {
   //   VMAs `absorbed_ids` (a shrunk one keeps its id and what lies outside `merged`);
   virtual void on_merge(mm_struct& mm, const vma_ref& merged,
                         std::span<const std::uint32_t> absorbed_ids) const {}
+  //   Does a merge that hands clean per-VMA state to a VMA which had none (and so no
+  //   write-notify) recompute its vm_page_prot? 6.12's merges never do (mm/vma.c:commit_merge;
+  //   semantics 2.4); a design whose tracking moves with the VMAs must, or a store through the
+  //   target's writable vm_page_prot goes unseen.
+  virtual bool merge_sets_page_prot() const { return false; }
   // - after copy_vma placed [src_start, src_end) of `src` at `moved` (a new VMA or the one
   //   it merged into), shifted by delta_pages; the source range is unmapped afterwards;
   virtual void on_move(mm_struct& mm, const vma_ref& src, pfn_t src_start, pfn_t src_end,

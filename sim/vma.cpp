@@ -67,7 +67,7 @@ std::optional<vma_ref> kernel::vma_merge_new_range(const proposal& p, merge_path
   // absorbed. Without `commit` the caller stores `res` right after.
   if (left && right) {
     const std::uint32_t absorbed[] = {next->v.vma_id};
-    pol_.on_merge(mm, res, absorbed);
+    merge_handover(res, absorbed, commit);
   }
   return res;
 }
@@ -115,8 +115,21 @@ kernel::modified kernel::vma_merge_existing_range(const vma_ref& vma, pfn_t star
   boost::container::small_vector<std::uint32_t, 2> absorbed;
   for (const vma_value& part : out.parts)
     if (part.vma_id != res.v.vma_id) absorbed.push_back(part.vma_id);
-  pol_.on_merge(mm, res, std::span<const std::uint32_t>(absorbed.data(), absorbed.size()));
+  merge_handover(res, std::span<const std::uint32_t>(absorbed.data(), absorbed.size()), true);
+  if (pol_.merge_sets_page_prot()) out.vma = *mm.find_vma(res.vm_start);
   return out;
+}
+
+void kernel::merge_handover(const vma_ref& merged, std::span<const std::uint32_t> absorbed,
+                            bool stored) {
+  const bool tracked_before = pol_.vma_wants_sd_writenotify(mm, merged);
+  pol_.on_merge(mm, merged, absorbed);
+  // policy::merge_sets_page_prot: the target gained clean state it had none of, so its
+  // vm_page_prot (set without write-notify) is recomputed. An unstored target (mmap's merge)
+  // gets vm_page_prot from its caller (mm/vma.c:__mmap_region ends in vma_set_page_prot).
+  if (stored && pol_.merge_sets_page_prot() && !tracked_before &&
+      pol_.vma_wants_sd_writenotify(mm, merged))
+    vma_set_page_prot(merged.vm_start);
 }
 
 int kernel::split_vma(pfn_t at, bool new_below, bool check_count) {

@@ -137,8 +137,8 @@ class kernel {
   modified vma_merge_existing_range(const vma_ref& vma, pfn_t start, pfn_t end,
                                     vm_flags_t newflags);
   // The policy's on_merge for a merge that stored (`stored`) or will store `merged`, and the
-  // vm_page_prot recompute of policy::merge_sets_page_prot.
-  void merge_handover(const vma_ref& merged, std::span<const std::uint32_t> absorbed, bool stored);
+  // vm_page_prot recompute of policy::merge_sets_page_prot; true when it recomputed it.
+  bool merge_handover(const vma_ref& merged, std::span<const std::uint32_t> absorbed, bool stored);
 
   modified vma_modify(const vma_ref& vma, pfn_t start, pfn_t end, vm_flags_t newflags);
   int split_vma(pfn_t at, bool new_below, bool check_count = true);

@@ -115,21 +115,24 @@ kernel::modified kernel::vma_merge_existing_range(const vma_ref& vma, pfn_t star
   boost::container::small_vector<std::uint32_t, 2> absorbed;
   for (const vma_value& part : out.parts)
     if (part.vma_id != res.v.vma_id) absorbed.push_back(part.vma_id);
-  merge_handover(res, std::span<const std::uint32_t>(absorbed.data(), absorbed.size()), true);
-  if (pol_.merge_sets_page_prot()) out.vma = *mm.find_vma(res.vm_start);
+  // The callers store flags from out.vma: it must carry a recomputed vm_page_prot.
+  if (merge_handover(res, std::span<const std::uint32_t>(absorbed.data(), absorbed.size()), true))
+    out.vma = *mm.find_vma(res.vm_start);
   return out;
 }
 
-void kernel::merge_handover(const vma_ref& merged, std::span<const std::uint32_t> absorbed,
+bool kernel::merge_handover(const vma_ref& merged, std::span<const std::uint32_t> absorbed,
                             bool stored) {
   const bool tracked_before = pol_.vma_wants_sd_writenotify(mm, merged);
   pol_.on_merge(mm, merged, absorbed);
   // policy::merge_sets_page_prot: the target gained clean state it had none of, so its
   // vm_page_prot (set without write-notify) is recomputed. An unstored target (mmap's merge)
   // gets vm_page_prot from its caller (mm/vma.c:__mmap_region ends in vma_set_page_prot).
-  if (stored && pol_.merge_sets_page_prot() && !tracked_before &&
-      pol_.vma_wants_sd_writenotify(mm, merged))
-    vma_set_page_prot(merged.vm_start);
+  if (!stored || !pol_.merge_sets_page_prot() || tracked_before ||
+      !pol_.vma_wants_sd_writenotify(mm, merged))
+    return false;
+  vma_set_page_prot(merged.vm_start);
+  return true;
 }
 
 int kernel::split_vma(pfn_t at, bool new_below, bool check_count) {

@@ -5,8 +5,11 @@
 // (run-length encoded, pte_none is the absorbed identity); which 2 MiB spans have a PTE table in
 // an interval_set. Every cost grows with the number of intervals, never with the number of pages.
 //
+// Small address spaces use a second store with the same semantics: sorted vectors of segments
+// (model/flat_segments.hpp) until one of them grows past flat_limit(), then the trees above.
+//
 // This is the one shim layer between the operations (sim/) and storage: the operations never
-// touch the containers directly, so that a compact fixed-size store can later run the same rules.
+// touch the containers directly, so both stores run the same rules.
 #pragma once
 
 #include <boost/container/small_vector.hpp>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "model/droppable.hpp"
+#include "model/flat_segments.hpp"
 #include "model/memfile.hpp"
 #include "model/mutant.hpp"
 #include "model/pte.hpp"
@@ -36,14 +40,30 @@ class mm_struct {
   using pte_map = icl::interval_map<pfn_t, pte_t, icl::partial_absorber, std::less,
                                     icl::inplace_plus, icl::inter_section, prange, pool_allocator>;
 
+  // Up to this many VMAs, PTE runs and page-table runs each, the store is a sorted vector
+  // (model/flat_segments.hpp); past it, the ICL trees. 0: the trees from the start (tests run
+  // both stores). Per thread, read when an mm_struct is constructed.
+  static std::size_t& flat_limit() {
+    thread_local std::size_t limit = 256;
+    return limit;
+  }
+  mm_struct() : limit_(flat_limit()), flat_(limit_ > 0) {}
+  bool flat_store() const { return flat_; }
+
   // --- VMAs -------------------------------------------------------------------------------
   std::optional<vma_ref> find_vma(pfn_t pfn) const;          // the VMA containing pfn
   std::optional<vma_ref> find_vma_from(pfn_t pfn) const;     // first VMA with vm_end > pfn
   std::optional<vma_ref> vma_prev(pfn_t pfn) const;          // last VMA with vm_end <= pfn
   // For a free page `pfn`: the last VMA below it and the first above it, with one lookup.
   std::pair<std::optional<vma_ref>, std::optional<vma_ref>> neighbours(pfn_t pfn) const {
-    auto it = vmas_.lower_bound(prange(pfn, pfn + 1));
     std::optional<vma_ref> prev, next;
+    if (flat_) {
+      const std::size_t i = flat::lower(fvmas_, pfn);
+      if (i < fvmas_.size()) next = to_ref(fvmas_[i]);
+      if (i > 0) prev = to_ref(fvmas_[i - 1]);
+      return {prev, next};
+    }
+    auto it = vmas_.lower_bound(prange(pfn, pfn + 1));
     if (it != vmas_.end()) next = vma_ref{it->first.lower(), it->first.upper(), it->second};
     if (it != vmas_.begin()) {
       --it;
@@ -58,22 +78,46 @@ class mm_struct {
   template <class F>
   void for_each_vma(pfn_t start, pfn_t end, F&& f) const {
     if (start >= end) return;
+    if (flat_) {
+      for (std::size_t i = flat::lower(fvmas_, start); i < fvmas_.size() && fvmas_[i].start < end; ++i)
+        f(to_ref(fvmas_[i]));
+      return;
+    }
     auto [lo, hi] = vmas_.equal_range(prange(start, end));
     for (auto it = lo; it != hi; ++it) f(vma_ref{it->first.lower(), it->first.upper(), it->second});
+  }
+  // Every VMA, in address order.
+  template <class F>
+  void for_each_vma(F&& f) const {
+    if (flat_) {
+      for (const auto& g : fvmas_) f(to_ref(g));
+      return;
+    }
+    for (const auto& seg : vmas_) f(vma_ref{seg.first.lower(), seg.first.upper(), seg.second});
   }
   // Calls g(vm_start, vm_end, vma_value&) for every VMA, to rewrite values in place.
   template <class G>
   void update_each_vma(G&& g) {
+    if (flat_) {
+      for (auto& seg : fvmas_) g(seg.start, seg.end, seg.v);
+      return;
+    }
     for (auto& seg : vmas_) g(seg.first.lower(), seg.first.upper(), const_cast<vma_value&>(seg.second));
   }
-  // Rewrites every PTE in place with g(pte_t&), then re-joins equal neighbours.
+  // Rewrites every PTE in place with g(pte_t&) (never to pte_none), then re-joins equal
+  // neighbours.
   template <class G>
   void update_all_ptes(G&& g) {
+    if (flat_) {
+      for (auto& seg : fptes_) g(seg.v);
+      flat::join(fptes_);
+      return;
+    }
     for (auto& seg : ptes_) g(const_cast<pte_t&>(seg.second));
     boost::icl::join(ptes_);
   }
   bool intersects(pfn_t start, pfn_t end) const;
-  std::size_t map_count() const { return vmas_.iterative_size(); }
+  std::size_t map_count() const { return flat_ ? fvmas_.size() : vmas_.iterative_size(); }
   // Replace whatever is in [start,end) by one VMA with value v.
   void set_vma(pfn_t start, pfn_t end, const vma_value& v);
   void erase_vmas(pfn_t start, pfn_t end);
@@ -83,6 +127,17 @@ class mm_struct {
   // nothing was split.
   template <class Hook>
   bool split_vma(pfn_t at, bool new_below, Hook&& hook) {
+    if (flat_) {
+      const std::size_t i = flat::lower(fvmas_, at);
+      if (i == fvmas_.size() || fvmas_[i].start >= at) return false;
+      vma_ref lo{fvmas_[i].start, at, fvmas_[i].v}, hi{at, fvmas_[i].end, fvmas_[i].v};
+      (new_below ? lo : hi).v.vma_id = new_vma_id();
+      hook(lo, hi);
+      fvmas_[i] = {lo.vm_start, lo.vm_end, lo.v};
+      fvmas_.insert(fvmas_.begin() + std::ptrdiff_t(i) + 1, {hi.vm_start, hi.vm_end, hi.v});
+      grown();
+      return true;
+    }
     auto it = vmas_.lower_bound(prange(at, at + 1));  // the segment containing `at`, if any
     if (it == vmas_.end() || it->first.lower() >= at) return false;
     vma_ref lo{it->first.lower(), at, it->second}, hi{at, it->first.upper(), it->second};
@@ -100,6 +155,11 @@ class mm_struct {
   }
   // Store a VMA into a range known to be free (no erase needed).
   void insert_vma(pfn_t start, pfn_t end, const vma_value& v) {
+    if (flat_) {
+      fvmas_.insert(fvmas_.begin() + std::ptrdiff_t(flat::lower(fvmas_, start)), {start, end, v});
+      grown();
+      return;
+    }
     vmas_.insert(std::make_pair(prange(start, end), v));
   }
   // Rewrite the value of the VMA that starts at vm_start.
@@ -108,6 +168,11 @@ class mm_struct {
   // so a rewritten value keeps the layout); nullopt if none.
   struct vma_mut { pfn_t vm_start, vm_end; vma_value* v; };
   std::optional<vma_mut> find_vma_mut(pfn_t pfn) {
+    if (flat_) {
+      auto* g = flat::find(fvmas_, pfn);
+      if (!g) return std::nullopt;
+      return vma_mut{g->start, g->end, &g->v};
+    }
     auto it = vmas_.lower_bound(prange(pfn, pfn + 1));
     if (it == vmas_.end() || it->first.lower() > pfn) return std::nullopt;
     return vma_mut{it->first.lower(), it->first.upper(), const_cast<vma_value*>(&it->second)};
@@ -119,14 +184,31 @@ class mm_struct {
   pte_t pte_at(pfn_t pfn) const;
   void set_ptes(pfn_t start, pfn_t end, const pte_t& pte);
   void clear_ptes(pfn_t start, pfn_t end) { set_ptes(start, end, pte_t{}); }
-  // Calls f(start, end, pte) for each run of identical non-none PTEs inside [start,end).
+  // Calls f(start, end, pte) for each run of identical non-none PTEs inside [start,end)
+  // (maximal runs: equal neighbours are always joined).
   template <class F>
   void for_each_pte(pfn_t start, pfn_t end, F&& f) const {
+    if (flat_) {
+      for (std::size_t i = flat::lower(fptes_, start); i < fptes_.size() && fptes_[i].start < end; ++i) {
+        pfn_t s = std::max(start, fptes_[i].start), e = std::min(end, fptes_[i].end);
+        if (s < e) f(s, e, fptes_[i].v);
+      }
+      return;
+    }
     auto [lo, hi] = ptes_.equal_range(prange(start, end));
     for (auto it = lo; it != hi; ++it) {
       pfn_t s = std::max(start, it->first.lower()), e = std::min(end, it->first.upper());
       if (s < e) f(s, e, it->second);
     }
+  }
+  // Every run of identical non-none PTEs, in address order.
+  template <class F>
+  void for_each_pte(F&& f) const {
+    if (flat_) {
+      for (const auto& g : fptes_) f(g.start, g.end, g.v);
+      return;
+    }
+    for (const auto& seg : ptes_) f(seg.first.lower(), seg.first.upper(), seg.second);
   }
   // Like for_each_pte, but also calls f for the pte_none gaps.
   template <class F>
@@ -162,7 +244,10 @@ class mm_struct {
   void move_ptes(pfn_t src, pfn_t dst, pfn_t n);
 
   // --- page tables (2 MiB spans with an allocated PTE table) ------------------------------
-  bool has_table(pfn_t pfn) const { return icl::contains(tables_, pfn >> (PMD_SHIFT - PAGE_SHIFT)); }
+  bool has_table(pfn_t pfn) const {
+    const std::uint64_t span = pfn >> (PMD_SHIFT - PAGE_SHIFT);
+    return flat_ ? flat::find(ftables_, span) != nullptr : icl::contains(tables_, span);
+  }
   void alloc_tables(pfn_t start, pfn_t end);  // every span touching [start,end)
   void free_tables(pfn_t start, pfn_t end);   // spans touching [start,end) that no VMA touches
   void move_table(pfn_t src_span, pfn_t dst_span);
@@ -171,13 +256,21 @@ class mm_struct {
   void for_each_table_run(pfn_t start, pfn_t end, F&& f) const {
     constexpr unsigned sh = PMD_SHIFT - PAGE_SHIFT;
     pfn_t at = start;
-    auto lo = tables_.lower_bound(boost::icl::interval<std::uint64_t>::right_open(start >> sh, (start >> sh) + 1));
-    for (auto it = lo; it != tables_.end() && at < end; ++it) {
-      pfn_t ts = std::max<pfn_t>(it->lower() << sh, at), te = std::min<pfn_t>(it->upper() << sh, end);
-      if (ts >= end) break;
+    auto visit = [&](std::uint64_t lo, std::uint64_t hi) {  // one run of spans with tables
+      pfn_t ts = std::max<pfn_t>(lo << sh, at), te = std::min<pfn_t>(hi << sh, end);
+      if (ts >= end) return false;
       if (at < ts) f(at, ts, false);
       if (ts < te) f(ts, te, true);
       at = std::max(at, te);
+      return at < end;
+    };
+    if (flat_) {
+      for (std::size_t i = flat::lower(ftables_, start >> sh); i < ftables_.size(); ++i)
+        if (!visit(ftables_[i].start, ftables_[i].end)) break;
+    } else {
+      auto lo = tables_.lower_bound(boost::icl::interval<std::uint64_t>::right_open(start >> sh, (start >> sh) + 1));
+      for (auto it = lo; it != tables_.end(); ++it)
+        if (!visit(it->lower(), it->upper())) break;
     }
     if (at < end) f(at, end, false);
   }
@@ -200,10 +293,21 @@ class mm_struct {
   // maintained by that policy's hooks, empty for the others.
   std::map<std::uint32_t, std::vector<non_sd_reg>> non_sd_regs;
 
-  const vma_map& vma_container() const { return vmas_; }
-  const pte_map& pte_container() const { return ptes_; }
-
  private:
+  static vma_ref to_ref(const flat::seg<vma_value>& g) { return vma_ref{g.start, g.end, g.v}; }
+  // After a flat vector grew: past flat_limit, everything moves to the trees.
+  void grown() {
+    if (fvmas_.size() > limit_ || fptes_.size() > limit_ || ftables_.size() > limit_) to_trees();
+  }
+  void to_trees();
+  void add_spans(std::uint64_t lo, std::uint64_t hi);  // flat tables_: add, joined
+
+  // The one store in use: the flat vectors while flat_, the ICL trees after.
+  std::size_t limit_;  // flat_limit() when constructed
+  bool flat_;
+  flat::segments<vma_value, 6> fvmas_;
+  flat::segments<pte_t, 6> fptes_;
+  flat::segments<char, 2> ftables_;  // PMD indices (pfn >> 9); the value is unused
   vma_map vmas_;
   pte_map ptes_;
   boost::icl::interval_set<std::uint64_t> tables_;  // PMD indices (pfn >> 9)

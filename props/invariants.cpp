@@ -18,21 +18,23 @@ std::optional<std::string> check_vmas(const kernel& k) {
   pfn_t prev_end = 0;
   bool first = true;
   std::unordered_map<std::uint32_t, prange> ids;
-  for (const auto& seg : k.mm.vma_container()) {
-    const pfn_t s = seg.first.lower(), e = seg.first.upper();
-    if (s >= e) return "vma: empty VMA at " + range_text(s, e);
-    if (!first && s < prev_end)
-      return "vma: VMA " + range_text(s, e) + " overlaps or precedes the one ending at " +
-             fmt::format("{:#x}", pfn_to_addr(prev_end));
-    if (seg.second.vma_id == 0) return "vma: VMA " + range_text(s, e) + " has no vma_id";
-    if (auto [it, fresh] = ids.emplace(seg.second.vma_id, prange(s, e)); !fresh)
-      return fmt::format("vma: VMAs {} and {} share vma_id {}",
-                         range_text(it->second.lower(), it->second.upper()), range_text(s, e),
-                         seg.second.vma_id);
+  std::optional<std::string> bad;
+  k.mm.for_each_vma([&](const vma_ref& v) {
+    if (bad) return;
+    const pfn_t s = v.vm_start, e = v.vm_end;
+    if (s >= e) bad = "vma: empty VMA at " + range_text(s, e);
+    else if (!first && s < prev_end)
+      bad = "vma: VMA " + range_text(s, e) + " overlaps or precedes the one ending at " +
+            fmt::format("{:#x}", pfn_to_addr(prev_end));
+    else if (v.v.vma_id == 0) bad = "vma: VMA " + range_text(s, e) + " has no vma_id";
+    else if (auto [it, fresh] = ids.emplace(v.v.vma_id, prange(s, e)); !fresh)
+      bad = fmt::format("vma: VMAs {} and {} share vma_id {}",
+                        range_text(it->second.lower(), it->second.upper()), range_text(s, e),
+                        v.v.vma_id);
     prev_end = e;
     first = false;
-  }
-  return std::nullopt;
+  });
+  return bad;
 }
 
 std::optional<std::string> check_ptes(const kernel& k) {
@@ -58,7 +60,7 @@ std::optional<std::string> check_non_sd_regs(const kernel& k) {
   const auto& lists = k.mm.non_sd_regs;
   if (lists.empty()) return std::nullopt;
   std::unordered_map<std::uint32_t, prange> vmas;
-  for (const auto& seg : k.mm.vma_container()) vmas.emplace(seg.second.vma_id, seg.first);
+  k.mm.for_each_vma([&](const vma_ref& v) { vmas.emplace(v.v.vma_id, prange(v.vm_start, v.vm_end)); });
   for (const auto& [id, nodes] : lists) {
     auto it = vmas.find(id);
     if (it == vmas.end())
@@ -91,10 +93,10 @@ std::optional<std::string> check_gaps_read_clean(const kernel& k) {
       bad = "pagemap: unmapped " + range_text(sd.begin()->lower(), sd.begin()->upper()) +
             " reads soft-dirty (fs/proc/task_mmu.c:pagemap_pte_hole reports gaps clean)";
   };
-  for (const auto& seg : k.mm.vma_container()) {
-    check(gap_start, seg.first.lower());
-    gap_start = seg.first.upper();
-  }
+  k.mm.for_each_vma([&](const vma_ref& v) {
+    check(gap_start, v.vm_start);
+    gap_start = v.vm_end;
+  });
   check(gap_start, addr_to_pfn(TASK_SIZE));
   return bad;
 }

@@ -198,15 +198,16 @@ void configure(kernel& k, const explore_options& opt) {
 std::optional<std::string> vmas_sorted_disjoint(const kernel& k) {
   pfn_t prev_end = 0;
   bool first = true;
-  for (const auto& seg : k.mm.vma_container()) {
-    if (seg.first.lower() >= seg.first.upper())
-      return "an empty VMA at " + std::to_string(seg.first.lower());
-    if (!first && seg.first.lower() < prev_end)
-      return "VMAs overlap or are out of order at " + std::to_string(seg.first.lower());
-    prev_end = seg.first.upper();
+  std::optional<std::string> bad;
+  k.mm.for_each_vma([&](const vma_ref& v) {
+    if (bad) return;
+    if (v.vm_start >= v.vm_end) bad = "an empty VMA at " + std::to_string(v.vm_start);
+    else if (!first && v.vm_start < prev_end)
+      bad = "VMAs overlap or are out of order at " + std::to_string(v.vm_start);
+    prev_end = v.vm_end;
     first = false;
-  }
-  return std::nullopt;
+  });
+  return bad;
 }
 
 struct failure {

@@ -185,15 +185,14 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
   char* const ptes = out.p;
   std::memset(ptes, 0, 2 * std::size_t(w.pages));
   out.p += 2 * std::size_t(w.pages);
-  for (const auto& seg : mm.pte_container()) {
-    const pfn_t lo = seg.first.lower(), hi = seg.first.upper();
+  mm.for_each_pte([&](pfn_t lo, pfn_t hi, const pte_t& pte) {
     if (lo < wb || hi > we) outside("a PTE", lo, hi, w);
-    const std::uint16_t b = pte_bits(seg.second);
+    const std::uint16_t b = pte_bits(pte);
     for (pfn_t p = lo - wb; p < hi - wb; ++p) {
       ptes[2 * p] = char(b & 0xff);
       ptes[2 * p + 1] = char(b >> 8);
     }
-  }
+  });
 
   put_bitmap(out, o.stored_since_clear, w, "a page stored to");
   put_bitmap(out, o.new_since_clear, w, "a newly mapped page");
@@ -218,13 +217,12 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
   for (unsigned i = 0; i < ncanon; ++i) file_canon[canon_order[i]] = i + 1;
 
   renamer anon, ids;
-  const auto& vmas = mm.vma_container();
-  if (vmas.iterative_size() > 255) throw codec_error("more than 255 VMAs");
-  out.u8(unsigned(vmas.iterative_size()));
-  for (const auto& seg : vmas) {
-    const pfn_t lo = seg.first.lower(), hi = seg.first.upper();
+  if (mm.map_count() > 255) throw codec_error("more than 255 VMAs");
+  out.u8(unsigned(mm.map_count()));
+  mm.for_each_vma([&](const vma_ref& ref) {
+    const pfn_t lo = ref.vm_start, hi = ref.vm_end;
     if (lo < wb || hi > we) outside("a VMA", lo, hi, w);
-    const vma_value& v = seg.second;
+    const vma_value& v = ref.v;
     out.reserve(32);
     out.u8(unsigned(lo - wb));
     out.u8(unsigned(hi - wb));
@@ -260,7 +258,7 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
         }
       }
     }
-  }
+  });
 
   // Files in canonical order; shared-anon files no VMA maps are gone.
   out.reserve(1);

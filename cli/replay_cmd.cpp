@@ -67,7 +67,8 @@ int run(const replay_args& a) {
     std::uint64_t lines = 0;
     pset touched;
     try {
-      const std::string text = trace::read_trace_text(path);
+      const trace::trace_text file(path);
+      const std::string_view text = file.view();
       trace::parse_streamed(text, path, 4096,
                             [&](const trace::Trace& headers, const std::vector<trace::Line>& batch) {
                               if (!r) {

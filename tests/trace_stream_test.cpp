@@ -3,6 +3,7 @@
 // throws stops the parsing thread instead of leaving it behind.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -116,6 +117,36 @@ TEST(TraceReader, BatchesResumeWhereTheLastOneStopped) {
   EXPECT_TRUE(std::holds_alternative<ClearRefs>(b[0].op));
   EXPECT_FALSE(r.read(b, 2));
   EXPECT_TRUE(b.empty());
+}
+
+}  // namespace
+
+namespace {
+
+// trace_text (traces/sdtrace.hpp) gives what read_trace_text gives, mapped or not.
+TEST(TraceText, MappedCompressedEmptyAndMissingFilesReadLikeReadTraceText) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "sdmc-trace-text-test";
+  fs::create_directories(dir);
+  const std::string text = long_trace();
+  const std::string plain = (dir / "t.sdt").string(), packed = (dir / "t.sdt.zst").string(),
+                    empty = (dir / "empty.sdt").string();
+  ASSERT_TRUE(write_file(plain, text));
+  ASSERT_TRUE(write_file(packed, text));
+  ASSERT_TRUE(write_file(empty, ""));
+  EXPECT_EQ(trace_text(plain).view(), text);
+  EXPECT_EQ(trace_text(packed).view(), text);
+  EXPECT_EQ(trace_text(empty).view(), "");
+  for (const std::string& bad : {(dir / "missing.sdt").string(), dir.string()}) {
+    try {
+      trace_text t(bad);
+      FAIL() << bad << " was read";
+    } catch (const ParseError& e) {
+      EXPECT_EQ(e.file, bad);
+      EXPECT_NE(std::string(e.what()).find("cannot read"), std::string::npos) << e.what();
+    }
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace

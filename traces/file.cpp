@@ -1,5 +1,8 @@
 // parse_file and write_file: the only part of the library that touches the file system.
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -28,6 +31,28 @@ std::string read_trace_text(const std::string& path) {
   if (std::ferror(f.get())) throw cannot_read();  // e.g. EISDIR: fopen accepts a directory
   if (is_zstd_path(path)) text = zstd_decompress(text, path);
   return text;
+}
+
+trace_text::trace_text(const std::string& path) {
+  if (!is_zstd_path(path)) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      void* p = mmap(nullptr, std::size_t(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (p != MAP_FAILED) {
+        madvise(p, std::size_t(st.st_size), MADV_SEQUENTIAL);
+        map_ = static_cast<const char*>(p);
+        len_ = std::size_t(st.st_size);
+      }
+    }
+    if (fd >= 0) ::close(fd);
+    if (map_) return;
+  }
+  owned_ = read_trace_text(path);  // pipes, empty and compressed files; errors are named there
+}
+
+trace_text::~trace_text() {
+  if (map_) munmap(const_cast<char*>(map_), len_);
 }
 
 Trace parse_file(const std::string& path) { return parse(read_trace_text(path), path); }

@@ -176,6 +176,22 @@ class reader {
 Trace parse_file(const std::string& path);
 // The text parse_file parses (decompressed), for a reader.
 std::string read_trace_text(const std::string& path);
+// The same text without a copy: a regular uncompressed file is mapped read-only (a
+// million-line trace is 25 MB: reading it into a string costs a copy and a page fault per
+// page); anything else is read_trace_text's string.
+class trace_text {
+ public:
+  explicit trace_text(const std::string& path);  // throws ParseError like read_trace_text
+  ~trace_text();
+  trace_text(const trace_text&) = delete;
+  trace_text& operator=(const trace_text&) = delete;
+  std::string_view view() const { return map_ ? std::string_view(map_, len_) : std::string_view(owned_); }
+
+ private:
+  const char* map_ = nullptr;
+  std::size_t len_ = 0;
+  std::string owned_;
+};
 // Writes a trace's text to a file, zstd-compressed when the name ends in `.zst`; false (errno set)
 // when the file cannot be written.
 bool write_file(const std::string& path, std::string_view text);

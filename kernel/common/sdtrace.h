@@ -84,7 +84,8 @@ enum sdt_advice {
 	SDT_ADV_NOHUGEPAGE, SDT_ADV_COUNT
 };
 
-enum sdt_field { SDT_F_SD = 0, SDT_F_PRESENT, SDT_F_SWAPPED, SDT_F_WRITTEN, SDT_F_VMAS };
+enum sdt_field { SDT_F_SD = 0, SDT_F_PRESENT, SDT_F_SWAPPED, SDT_F_WRITTEN, SDT_F_VMAS,
+		 SDT_F_SDSCAN };
 
 /* expected result (the optional "= RESULT") */
 enum sdt_res_kind { SDT_RES_NONE = 0, SDT_RES_VALUE, SDT_RES_ERRNO, SDT_RES_SIGSEGV };

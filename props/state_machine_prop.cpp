@@ -3,7 +3,7 @@
 // "mapped, with which protection?", "stored to since the last clear_refs?" and "newly mapped
 // since the last clear_refs?". After every command:
 //  - the kernel returns what the reference model predicts (the address of an mmap or
-//    mremap, 0 or SIGSEGV for a store, ENOMEM for an mprotect over a hole);
+//    mremap, 0, SIGSEGV or SIGBUS for an access, ENOMEM for an mprotect over a hole);
 //  - the pages the kernel maps are the ones the reference model maps;
 //  - soundness against the reference model: a page stored to that holds data, and (where the
 //    policy carries the signal) a newly mapped page, reads soft-dirty;
@@ -14,9 +14,12 @@
 #include <rapidcheck/gtest.h>
 #include <rapidcheck/state.h>
 
+#include <algorithm>
 #include <array>
 #include <bitset>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "props/invariants.hpp"
 #include "props/policy_list.hpp"
@@ -48,10 +51,17 @@ struct page_state {
   // that may zap the page (a superset), and cleared by a store, which faults.
   bool moved_gap = false;
   bool zapped = false;
+  // The shmem file behind a shared page (0: none) and the page's index in it.
+  unsigned file = 0;
+  std::uint64_t index = 0;
 };
 
 struct ref_model {
   std::array<page_state, W> pages{};
+  // i_size in pages of each file by id: 1 is the memfd "a", grown to OFFSET+LEN at each mmap
+  // and never by mremap; 2, 3, ... the shmem file of each shared anonymous mmap, as long as
+  // that mmap (mm/shmem.c:shmem_zero_setup). Index 0 is unused.
+  std::vector<std::uint64_t> file_pages{0, 0};
   // Page boundaries where a VMA may end (every end of a range an operation named, minus the
   // inside of ranges mapped or unmapped as a whole since): the kernel's VMA boundaries are a
   // subset, so a range with none inside is inside one VMA, which is what mremap needs.
@@ -153,11 +163,21 @@ struct do_mmap : command {
     return m;
   }
   void apply(ref_model& m) const override {
+    unsigned file = 0;
+    if (kind == 1) {
+      file = unsigned(m.file_pages.size());
+      m.file_pages.push_back(r.len);
+    } else if (kind == 2) {
+      file = 1;
+      m.file_pages[1] = std::max<std::uint64_t>(m.file_pages[1], offset + r.len);
+    }
     for (unsigned i = r.first; i < r.end(); ++i) {
       m.pages[i] = {};
       m.pages[i].mapped = m.pages[i].fresh = true;
       m.pages[i].prot = prot;
       m.pages[i].shared = kind == 1 || kind == 2;
+      m.pages[i].file = file;
+      m.pages[i].index = (kind == 2 ? offset : 0) + (i - r.first);
     }
     m.cut(r.first, r.end());
   }
@@ -237,6 +257,7 @@ struct do_mremap : command {
       page_state p = src[r.first];
       p.written = p.zapped = false;
       p.moved_gap = true;  // a grown tail
+      p.index = src[r.first].index + i;  // the VMA's file offsets are linear; the file stays
       if (i < r.len) {
         p = src[r.first + i];
         p.moved_gap = p.moved_gap || !p.fresh;  // an exception moves along
@@ -282,14 +303,20 @@ struct do_access : command {
   span r = span::any();
   bool write = pick(0, 3) != 0;
   explicit do_access(const ref_model&) {}
-  // The first page a store (load) may not go through: unmapped, or without PROT_WRITE (any
-  // access bit); arch/x86/mm/fault.c:access_error.
-  unsigned reach(const ref_model& m) const {
-    unsigned i = r.first;
-    while (i < r.end() && m.pages[i].mapped && (write ? m.pages[i].prot & PROT_W : m.pages[i].prot))
-      ++i;
-    return i;
+  // The first page a store (load) may not go through, and what the access returns: an
+  // unmapped page or one without PROT_WRITE (any access bit) is SIGSEGV
+  // (arch/x86/mm/fault.c:access_error); a shmem page at or beyond the end of its file, which
+  // only an mremap that grew the mapping reaches, is SIGBUS (mm/shmem.c:shmem_fault). Such a
+  // page is never present, so the access always faults.
+  std::pair<unsigned, Result> refused(const ref_model& m) const {
+    for (unsigned i = r.first; i < r.end(); ++i) {
+      const page_state& p = m.pages[i];
+      if (!p.mapped || !(write ? p.prot & PROT_W : p.prot)) return {i, sigsegv()};
+      if (p.file && p.index >= m.file_pages[p.file]) return {i, sigbus()};
+    }
+    return {r.end(), ok(0)};
   }
+  unsigned reach(const ref_model& m) const { return refused(m).first; }
   void apply(ref_model& m) const override {
     if (write)
       for (unsigned i = r.first; i < reach(m); ++i) {
@@ -299,7 +326,7 @@ struct do_access : command {
   }
   void run(const ref_model& m0, sut& s) const override {
     const Result got = write ? s.step(Write{r.addr(), r.bytes()}) : s.step(Read{r.addr(), r.bytes()});
-    RC_ASSERT(got == (reach(m0) == r.end() ? ok(0) : sigsegv()));
+    RC_ASSERT(got == refused(m0).second);
     check_against(nextState(m0), s);
   }
   void show(std::ostream& os) const override {

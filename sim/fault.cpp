@@ -47,17 +47,34 @@ void kernel::do_fault_around(const vma_ref& vma, pfn_t pfn) {
     std::uint64_t index = vma.pgoff_at(p);
     if (index >= f.size_pages || !boost::icl::contains(f.cached, index)) continue;
     if (!mm.pte_at(p).is_none()) continue;
+    // filemap_map_pmd installs the PTE table once next_uptodate_folio found a folio (else the
+    // table stays absent: a fault that then fails frees its preallocated one).
+    mm.alloc_tables(p, p + 1);
     mm.set_ptes(p, p + 1, mapped);
   }
 }
 
-void kernel::do_read_fault_file(const vma_ref& vma, pfn_t pfn, bool uffd_wp) {
+pfn_t kernel::file_eof_pfn(const vma_ref& vma) const {
+  if (vma.is_anonymous()) return vma.vm_end;
+  // The page whose file index (vma.pgoff_at) is i_size in pages; the file never shrinks here
+  // (no ftruncate in the format), so a VMA can only extend past it through mremap growth.
+  const std::int64_t eof = std::int64_t(mm.file(vma.v.file).size_pages) - vma.v.pgoff_delta;
+  return pfn_t(std::clamp<std::int64_t>(eof, std::int64_t(vma.vm_start), std::int64_t(vma.vm_end)));
+}
+
+kernel::fault_result kernel::do_read_fault_file(const vma_ref& vma, pfn_t pfn, bool uffd_wp) {
   // mm/memory.c:do_read_fault: fault-around first unless uffd-wp/minor is registered
   // (uffd_disable_fault_around); then shmem_fault brings the page into the page cache.
   if (!(vma.v.vm_flags & VM_UFFD_WP)) do_fault_around(vma, pfn);
-  if (mm.pte_at(pfn).is_present()) return;
+  if (mm.pte_at(pfn).is_present()) return fault_result::ok;
   memfile& f = mm.file(vma.v.file);
   std::uint64_t index = vma.pgoff_at(pfn);
+  // mm/shmem.c:shmem_fault -> shmem_get_folio_gfp(SGP_CACHE): -EINVAL for an index at or beyond
+  // i_size, which vmf_error makes VM_FAULT_SIGBUS (after the fault-around above, which maps
+  // only pages below i_size: filemap_map_pages clamps to file_end). Nothing else changes: no
+  // PTE, and no table unless fault-around installed one; a uffd-wp marker stays.
+  if (index >= f.size_pages) return fault_result::sigbus;
+  mm.alloc_tables(pfn, pfn + 1);  // finish_fault
   // mm/shmem.c:shmem_swapin_folio marks a folio read back from swap dirty (its swap slot is
   // freed at once, so the page cache holds the only copy).
   if (boost::icl::contains(f.swapped, index)) f.dirty.add(index);
@@ -71,6 +88,7 @@ void kernel::do_read_fault_file(const vma_ref& vma, pfn_t pfn, bool uffd_wp) {
   p.write = vma.v.page_prot_write && !uffd_wp;
   p.uffd_wp = uffd_wp;
   mm.set_ptes(pfn, pfn + 1, p);
+  return fault_result::ok;
 }
 
 kernel::fault_result kernel::handle_mm_fault(pfn_t pfn, bool write) {
@@ -79,17 +97,17 @@ kernel::fault_result kernel::handle_mm_fault(pfn_t pfn, bool write) {
   // arch/x86/mm/fault.c:access_error: a write needs VM_WRITE; a read any access bit.
   const vm_flags_t flags = vma->v.vm_flags;
   if (write ? !(flags & VM_WRITE) : !(flags & VM_ACCESS_FLAGS)) return fault_result::sigsegv;
-  fault_run(*vma, pfn, pfn + 1, mm.pte_at(pfn), write);
+  if (fault_run(*vma, pfn, pfn + 1, mm.pte_at(pfn), write) == pfn) return fault_result::sigbus;
   return fault_result::ok;
 }
 
-void kernel::fault_run(const vma_ref& vma, pfn_t s, pfn_t e, const pte_t& pte, bool write) {
+pfn_t kernel::fault_run(const vma_ref& vma, pfn_t s, pfn_t e, const pte_t& pte, bool write) {
   // The access to [s,e), whose pages all hold `pte`, of a VMA that permits it.
   const bool shared = vma.v.vm_flags & VM_SHARED;
   if (!write) {
-    if (pte.is_present()) return;  // the hardware reads; no fault
-    mm.alloc_tables(s, e);
+    if (pte.is_present()) return e;  // the hardware reads; no fault
     if (pte.kind == pte_kind::swap) {
+      mm.alloc_tables(s, e);
       // mm/memory.c:do_swap_page: soft-dirty and uffd-wp come back from the swap PTE; the page
       // is mapped writable only if exclusive and no tracker needs a write fault.
       pte_t n = pte;
@@ -104,27 +122,40 @@ void kernel::fault_run(const vma_ref& vma, pfn_t s, pfn_t e, const pte_t& pte, b
                   !needs_sd_wp(vma, a, pte);
         mm.set_ptes(a, b, n);
       });
-      return;
+      return e;
     }
     const bool uffd = pte.kind == pte_kind::marker;
     if (vma.is_anonymous()) {
       // do_anonymous_page, read: the shared zero page, read-only, not soft-dirty; no anon_vma.
+      mm.alloc_tables(s, e);
       pte_t z;
       z.kind = pte_kind::present;
       z.page = pte_page::zero;
       z.uffd_wp = uffd;
       mm.set_ptes(s, e, z);
     } else {
-      for (pfn_t p = s; p < e; ++p) do_read_fault_file(vma, p, uffd);
+      for (pfn_t p = s; p < e; ++p)
+        if (do_read_fault_file(vma, p, uffd) == fault_result::sigbus) return p;
     }
-    return;
+    return e;
   }
   if (pte.is_present() && pte.write) {
     // A store through a writable PTE: the CPU sets _PAGE_DIRTY, never soft-dirty.
     pte_t n = pte;
     n.dirty = true;
     mm.set_ptes(s, e, n);
-    return;
+    return e;
+  }
+  // A pte_none (or uffd-wp marker) slot of a file VMA faults through do_cow_fault (private) or
+  // do_shared_fault, whose __do_fault -> shmem_fault refuses a page at or beyond i_size with
+  // VM_FAULT_SIGBUS (mm/shmem.c:shmem_get_folio_gfp, SGP_CACHE: -EINVAL). do_cow_fault has
+  // called vmf_anon_prepare (the VMA's anon_vma) before; the PTE, its table and the file are
+  // left as they were. Present and swap PTEs never reach ->fault.
+  if (!vma.is_anonymous() && (pte.is_none() || pte.kind == pte_kind::marker)) {
+    const pfn_t eof = std::clamp(file_eof_pfn(vma), s, e);
+    if (eof < e && !shared && !vma.v.anon_vma) anon_vma_prepare(vma.vm_start);
+    if (eof == s) return s;
+    e = eof;
   }
   mm.alloc_tables(s, e);
   // Every write fault ends in pte_mkdirty (x86: dirty and soft-dirty) on a writable PTE, and in
@@ -149,12 +180,15 @@ void kernel::fault_run(const vma_ref& vma, pfn_t s, pfn_t e, const pte_t& pte, b
     n.lazyfree = pte.is_present() && pte.page == pte_page::anon && pte.lazyfree;
   }
   mm.set_ptes(s, e, n);
+  return e;
 }
 
 Result kernel::access(std::uint64_t addr, std::uint64_t len, bool write) {
-  // Page by page in ascending order, stopping at the first page the kernel refuses. Pages of
-  // one VMA whose PTEs are identical take identical faults, so runs are handled at once; only
-  // file read faults go page by page (fault-around depends on the faulting page).
+  // Page by page in ascending order, stopping at the first page the kernel refuses: SIGSEGV
+  // (arch/x86/mm/fault.c:bad_area*) or SIGBUS (do_sigbus, for VM_FAULT_SIGBUS). Pages of one
+  // VMA whose PTEs are identical take identical faults up to the end of the file, so runs are
+  // handled at once; only file read faults go page by page (fault-around depends on the
+  // faulting page).
   if (len == 0) return ok(0);
   const pfn_t first = addr_to_pfn(addr), end = addr_to_pfn(addr + len - 1) + 1;
   for (pfn_t p = first; p < end;) {
@@ -165,40 +199,60 @@ Result kernel::access(std::uint64_t addr, std::uint64_t len, bool write) {
     if (write ? !(flags & VM_WRITE) : !(flags & VM_ACCESS_FLAGS)) return sigsegv();
     const pfn_t seg_end = std::min(vma->vm_end, end);
     if (!write && !vma->is_anonymous()) {
-      for (pfn_t q = p; q < seg_end; ++q) handle_mm_fault(q, false);
+      for (pfn_t q = p; q < seg_end; ++q)
+        if (handle_mm_fault(q, false) == fault_result::sigbus) return sigbus();
     } else {
+      pfn_t done = seg_end;  // the pages stored to: up to a refused one
       for (const auto& r : mm.collect_ptes(p, seg_end, true)) {
         // Reads of present pages and stores through writable dirty PTEs change nothing.
         const bool nothing = r.p.is_present() && (write ? r.p.write && r.p.dirty : true);
-        if (!nothing) fault_run(*vma, r.s, r.e, r.p, write);
+        if (nothing) continue;
+        if (pfn_t stop = fault_run(*vma, r.s, r.e, r.p, write); stop < r.e) {
+          done = stop;
+          break;
+        }
       }
-      if (write) {
+      if (write && done > p) {
         // Stores through a shared mapping reach the file; through a private one, a COW copy.
         if (vma->v.file && (flags & VM_SHARED))
-          mm.file(vma->v.file).written += prange(vma->pgoff_at(p), vma->pgoff_at(seg_end));
-        if (obs) obs->stored(p, seg_end);
+          mm.file(vma->v.file).written += prange(vma->pgoff_at(p), vma->pgoff_at(done));
+        if (obs) obs->stored(p, done);
       }
+      if (done < seg_end) return sigbus();
     }
     p = seg_end;
   }
   return ok(0);
 }
 
-void kernel::populate(pfn_t start, pfn_t end) {
-  // mm/gup.c:__mm_populate -> populate_vma_page_range: write faults for private writable
-  // mappings, read faults otherwise, nothing for inaccessible (PROT_NONE) VMAs.
+int kernel::populate(pfn_t start, pfn_t end, bool ignore_errors) {
+  // mm/gup.c:__mm_populate: VMA by VMA, skipping VM_IO/VM_PFNMAP; a failing
+  // populate_vma_page_range ends it (mlock: ignore_errors = 0) or skips the rest of that VMA
+  // ("continue at next VMA").
   for (const vma_ref& vma : mm.vmas_in(start, end)) {
     if (vma.v.vm_flags & (VM_IO | VM_PFNMAP)) continue;
-    if (!(vma.v.vm_flags & VM_ACCESS_FLAGS)) continue;
-    bool write = (vma.v.vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
-    for (pfn_t p = std::max(start, vma.vm_start); p < std::min(end, vma.vm_end); ++p) {
-      if (write) {
-        pte_t pte = mm.pte_at(p);
-        if (pte.is_present() && pte.write) continue;  // GUP needs no fault
-      }
-      handle_mm_fault(p, write);
-    }
+    const int e = populate_vma_page_range(vma, std::max(start, vma.vm_start), std::min(end, vma.vm_end));
+    if (e && !ignore_errors) return e;
   }
+  return 0;
+}
+
+int kernel::populate_vma_page_range(const vma_ref& vma, pfn_t start, pfn_t end) {
+  // mm/gup.c:populate_vma_page_range: -EFAULT for an inaccessible (PROT_NONE) VMA; write
+  // faults for private writable mappings, read faults otherwise. __get_user_pages stops at
+  // the first page whose fault fails: faultin_page -> vm_fault_to_errno makes VM_FAULT_SIGBUS
+  // (a file page beyond i_size) -EFAULT. (After a partial success __mm_populate calls it again
+  // at that page, which fails again the same way and changes nothing more.)
+  if (!(vma.v.vm_flags & VM_ACCESS_FLAGS)) return -EFAULT;
+  const bool write = (vma.v.vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
+  for (pfn_t p = start; p < end; ++p) {
+    if (write) {
+      pte_t pte = mm.pte_at(p);
+      if (pte.is_present() && pte.write) continue;  // GUP needs no fault
+    }
+    if (handle_mm_fault(p, write) != fault_result::ok) return -EFAULT;
+  }
+  return 0;
 }
 
 std::uint64_t kernel::file_mapcount(file_id f, std::uint64_t index) const {

@@ -25,6 +25,7 @@ using trace::Result;
 inline Result ok(std::uint64_t value) { return Result{Result::Kind::Value, value, 0}; }
 inline Result err(int errno_value) { return Result{Result::Kind::Errno, 0, errno_value}; }
 inline Result sigsegv() { return Result{Result::Kind::Sigsegv, 0, 0}; }
+inline Result sigbus() { return Result{Result::Kind::Sigbus, 0, 0}; }
 
 // The sysctl and environment knobs the model pins down (semantics 8.1).
 inline constexpr std::size_t sysctl_max_map_count = 65530;  // DEFAULT_MAX_MAP_COUNT
@@ -91,7 +92,7 @@ class kernel {
                     bool* needs_address = nullptr);
   Result sys_madvise(std::uint64_t addr, std::uint64_t len, trace::Advice advice);
   Result sys_mlock(std::uint64_t addr, std::uint64_t len, bool lock);
-  Result access(std::uint64_t addr, std::uint64_t len, bool write);  // 0 or SIGSEGV
+  Result access(std::uint64_t addr, std::uint64_t len, bool write);  // 0, SIGSEGV or SIGBUS
   Result clear_refs();
   Result uffd_wp(std::uint64_t addr, std::uint64_t len);
   Result pagemap_scan(const trace::Scan& op);
@@ -156,12 +157,24 @@ class kernel {
   void zap_ptes(const vma_ref& vma, pfn_t start, pfn_t end, bool keep_uffd_markers);
 
   // fault.cpp: the fault paths (mm/memory.c)
-  enum class fault_result { ok, sigsegv };
+  enum class fault_result { ok, sigsegv, sigbus };
   fault_result handle_mm_fault(pfn_t pfn, bool write);
-  void fault_run(const vma_ref& vma, pfn_t s, pfn_t e, const pte_t& pte, bool write);
-  void do_read_fault_file(const vma_ref& vma, pfn_t pfn, bool uffd_wp);
+  // The access to [s,e), whose PTEs are all `pte`, of a VMA that permits it. Returns e, or the
+  // first page whose fault is VM_FAULT_SIGBUS (a file page beyond i_size): the pages before it
+  // were faulted in, it and those after were not.
+  pfn_t fault_run(const vma_ref& vma, pfn_t s, pfn_t e, const pte_t& pte, bool write);
+  fault_result do_read_fault_file(const vma_ref& vma, pfn_t pfn, bool uffd_wp);
   void do_fault_around(const vma_ref& vma, pfn_t pfn);
-  void populate(pfn_t start, pfn_t end);  // mm/gup.c:populate_vma_page_range over VMAs
+  // The first page of a file VMA at or beyond the end of its file (vm_end if none; vm_start if
+  // all of it is): shmem_fault refuses those with VM_FAULT_SIGBUS.
+  pfn_t file_eof_pfn(const vma_ref& vma) const;
+  // mm/gup.c:__mm_populate over [start,end): 0 or -EFAULT (the first VMA whose
+  // populate_vma_page_range failed). With ignore_errors (mm_populate: MAP_POPULATE, mremap of
+  // a locked VMA) the rest of a failing VMA is skipped and 0 returned; without (mlock) it stops.
+  int populate(pfn_t start, pfn_t end, bool ignore_errors = true);
+  // mm/gup.c:populate_vma_page_range for [start,end) inside one VMA: 0 or -EFAULT, stopping at
+  // the first page whose fault fails.
+  int populate_vma_page_range(const vma_ref& vma, pfn_t start, pfn_t end);
   anon_vma_id anon_vma_prepare(pfn_t vm_start);
   bool needs_sd_wp(const vma_ref& vma, pfn_t pfn, const pte_t& pte) const;
   // Calls f(a, b) for the runs of [s,e) (inside `vma`) over which the policy's

@@ -71,7 +71,8 @@ Result kernel::sys_mprotect(std::uint64_t addr, std::uint64_t len, std::uint8_t 
           return n;
         });
       });
-      // A private VM_LOCKED VMA becoming writable is populated (COW broken) at once.
+      // A private VM_LOCKED VMA becoming writable is populated (COW broken) at once
+      // (populate_vma_page_range; its error is ignored).
       if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))
         populate(nstart, tmp);
       tmp = res.vm_end;  // vma_iter_end(): a merge may reach past tmp
@@ -121,14 +122,11 @@ Result kernel::sys_mlock(std::uint64_t addr, std::uint64_t len, bool lock) {
   if (int e = apply_vma_lock_flags(start, end, lock)) return err(-e);
   if (!lock) return ok(0);
   // mm/gup.c:__mm_populate(start, len, ignore_errors = 0) faults the VMAs in address order
-  // and stops at the first failure: an inaccessible (PROT_NONE) VMA fails GUP with -EFAULT,
-  // which __mlock_posix_error_return turns into -ENOMEM; VMAs after it stay unpopulated
-  // (they are VM_LOCKED all the same).
-  for (const vma_ref& v : mm.vmas_in(start, end)) {
-    if (v.v.vm_flags & (VM_IO | VM_PFNMAP)) continue;
-    if (!(v.v.vm_flags & VM_ACCESS_FLAGS)) return err(ENOMEM);
-    populate(std::max(start, v.vm_start), std::min(end, v.vm_end));
-  }
+  // and stops at the first failure: an inaccessible (PROT_NONE) VMA, or a page whose fault is
+  // VM_FAULT_SIGBUS (a file page beyond i_size), fails GUP with -EFAULT, which
+  // mm/mlock.c:__mlock_posix_error_return turns into -ENOMEM; the pages after it stay
+  // unpopulated (their VMAs are VM_LOCKED all the same).
+  if (populate(start, end, /*ignore_errors=*/false)) return err(ENOMEM);
   return ok(0);
 }
 

@@ -155,5 +155,36 @@ TEST_F(kernel_compare, a_skipped_trace_is_not_compared_and_a_missing_one_is_a_di
   EXPECT_EQ(diffs[0].what, "status");
 }
 
+TEST(kernel_compare_sigbus, the_model_refuses_the_pages_beyond_a_file_as_the_kernel_did) {
+  // The real KUnit observer's output for memfd-beyond-eof.sdt: every `= SIGBUS` of the trace,
+  // and the state after each operation, as the model computes them.
+  auto pol = make_policy("upstream-6.12");
+  const obs_boot boot =
+      parse_observations(slurp(SDMC_SOURCE_DIR "/tests/data/ktap/kunit-memfd-beyond-eof.ktap"));
+  ASSERT_EQ(boot.traces.size(), 1u);
+  obs_trace k = boot.traces[0];
+  ASSERT_EQ(k.st, obs_trace::status::ok);
+  const trace::Trace t = trace::parse_file(SDMC_SOURCE_DIR "/kernel/tests/memfd-beyond-eof.sdt");
+  const obs_trace m = model_observe(t, *pol, k.range);
+  auto diffs = compare(m, k);
+  EXPECT_TRUE(diffs.empty()) << "line " << diffs.front().line << " " << diffs.front().what
+                             << "\nmodel:  " << diffs.front().model << "\nkernel: " << diffs.front().kernel;
+  std::size_t sigbus = 0;
+  for (const obs_op& op : k.ops) sigbus += op.result == "SIGBUS";
+  EXPECT_EQ(sigbus, 15u);
+
+  // A SIGBUS the kernel had reported as SIGSEGV is a difference at its line.
+  obs_op* first = nullptr;
+  for (obs_op& op : k.ops)
+    if (op.result == "SIGBUS" && !first) first = &op;
+  ASSERT_NE(first, nullptr);
+  first->result = "SIGSEGV";
+  diffs = compare(m, k);
+  ASSERT_FALSE(diffs.empty());
+  EXPECT_EQ(diffs[0].line, first->line);
+  EXPECT_EQ(diffs[0].what, "result");
+  EXPECT_EQ(diffs[0].model, "SIGBUS");
+}
+
 }  // namespace
 }  // namespace sdmc::kdiff

@@ -210,5 +210,169 @@ TEST(access, the_fault_around_window_is_aligned_in_the_page_table_and_clamped_to
   s.expect_present(m, "00000011111111111111");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Beyond the end of the file: SIGBUS. The format grows a memory file at each mmap only, so a
+// file mapping reaches past i_size when mremap grows it. mm/shmem.c:shmem_fault ->
+// shmem_get_folio_gfp(SGP_CACHE) returns -EINVAL for an index >= i_size; vmf_error makes that
+// VM_FAULT_SIGBUS and arch/x86/mm/fault.c:do_sigbus sends SIGBUS.
+
+TEST(access, a_shared_memfd_page_that_mremap_grew_beyond_the_file_is_sigbus) {
+  // do_read_fault and do_shared_fault both end in __do_fault -> shmem_fault: nothing is mapped
+  // and the page cache is untouched.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 m = g + 1 * ps;
+  s.mmap(m, 2, "rw-", "shared file=m@0 fixed");  // i_size: 2 pages
+  s.munmap(m + 2 * ps, 2);
+  EXPECT_EQ(s.mremap(m, 2, 4), ok(m));
+  s.expect_vma(m, m, m + 4 * ps);
+  EXPECT_EQ(s.read(m + 2 * ps), sigbus());
+  EXPECT_EQ(s.write(m + 3 * ps), sigbus());
+  s.expect_present(m, "0000");
+  const memfile& f = s.k.mm.file(s.vma(m).v.file);
+  EXPECT_EQ(f.size_pages, 2u);
+  EXPECT_TRUE(f.cached.empty());
+  EXPECT_TRUE(f.written.empty());
+}
+
+TEST(access, a_range_is_accessed_up_to_the_first_page_beyond_the_file) {
+  // Page by page in ascending order, stopping at the first page the kernel refuses: the pages
+  // below i_size are stored to (and reach the file), the rest are not touched.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 m = g + 1 * ps;
+  s.mmap(m, 2, "rw-", "shared file=m@0 fixed");
+  s.munmap(m + 2 * ps, 2);
+  s.mremap(m, 2, 4);
+  s.clear_refs();
+  EXPECT_EQ(s.write(m, 4), sigbus());
+  s.expect_present(m, "1100");
+  s.expect_sd(m, "1100");
+  const memfile& f = s.k.mm.file(s.vma(m).v.file);
+  EXPECT_EQ(f.written, pset(prange(0, 2)));
+  EXPECT_EQ(f.dirty, pset(prange(0, 2)));
+  EXPECT_EQ(s.read(m + ps, 3), sigbus());
+  EXPECT_EQ(s.read(m, 2), ok(0));
+}
+
+TEST(access, a_later_mmap_that_grows_the_file_makes_the_pages_accessible) {
+  // i_size is read at each fault: once an mmap of the file has grown it (ftruncate to
+  // OFFSET+LEN), the same pages fault in.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 m = g + 1 * ps;
+  s.mmap(m, 1, "rw-", "shared file=m@0 fixed");
+  s.munmap(m + ps, 2);
+  s.mremap(m, 1, 3);
+  EXPECT_EQ(s.write(m + 2 * ps), sigbus());
+  s.mmap(g + 6 * ps, 1, "r--", "shared file=m@2p fixed");  // grows m to 3 pages
+  EXPECT_EQ(s.write(m, 3), ok(0));
+  s.expect_present(m, "111");
+}
+
+TEST(access, a_private_file_page_beyond_the_file_is_sigbus_for_loads_and_stores) {
+  // do_read_fault maps the page-cache page and do_cow_fault copies it: both read it through
+  // shmem_fault first. do_cow_fault calls vmf_anon_prepare before __do_fault, so a refused
+  // store leaves the VMA with an anon_vma (and nothing mapped); a refused load does not.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 1, "rw-", "private file=p@0 fixed");
+  s.munmap(a + ps, 1);
+  EXPECT_EQ(s.mremap(a, 1, 2), ok(a));
+  EXPECT_EQ(s.read(a + ps), sigbus());
+  EXPECT_EQ(s.vma(a).v.anon_vma, 0u);
+  EXPECT_EQ(s.write(a + ps), sigbus());
+  EXPECT_NE(s.vma(a).v.anon_vma, 0u);
+  s.expect_present(a, "00");
+  EXPECT_EQ(s.write(a, 2), sigbus());
+  s.expect_present(a, "10");
+  s.expect_exclusive(a, "10");
+}
+
+TEST(access, the_read_only_open_is_sigbus_beyond_the_file_too) {
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 1, "r--", "shared file=m@0 ro fixed");
+  s.munmap(a + ps, 1);
+  s.mremap(a, 1, 2);
+  EXPECT_EQ(s.read(a, 2), sigbus());
+  s.expect_present(a, "10");
+  EXPECT_EQ(s.write(a + ps), sigsegv());  // access_error comes first: no VM_WRITE
+}
+
+TEST(access, a_shared_anonymous_mapping_is_sigbus_beyond_its_first_length) {
+  // mm/shmem.c:shmem_zero_setup gives the mapping's shmem file the length of the mmap
+  // (vm_end - vm_start) and pgoff 0; shmem_anon_vm_ops has the same shmem_fault. What mremap
+  // adds, in place or by a growing move, is beyond i_size.
+  scenario s;
+  const u64 g = s.guard(16);
+  const u64 a = g + 1 * ps, d = g + 8 * ps;
+  s.mmap(a, 2, "rw-", "shared fixed");
+  s.munmap(a + 2 * ps, 1);
+  EXPECT_EQ(s.mremap(a, 2, 3), ok(a));
+  EXPECT_EQ(s.write(a, 3), sigbus());
+  s.expect_present(a, "110");
+  EXPECT_EQ(s.mremap_fixed(a, 3, 4, d), ok(d));
+  EXPECT_EQ(s.read(d, 4), sigbus());
+  EXPECT_EQ(s.write(d + 3 * ps), sigbus());
+  s.expect_present(d, "1100");
+}
+
+TEST(access, fault_around_at_a_page_beyond_the_file_maps_the_cached_pages_below_it) {
+  // do_read_fault calls do_fault_around before ->fault: filemap_map_pages clamps its window to
+  // file_end = DIV_ROUND_UP(i_size, PAGE_SIZE) - 1 and maps the cached pages in it; then
+  // shmem_fault refuses the faulting page itself.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 m = g + 1 * ps;
+  s.mmap(m, 2, "rw-", "shared file=m@0 fixed");
+  s.write(m, 2);
+  s.madvise(m, 2, "dontneed");  // the page cache keeps both pages
+  s.munmap(m + 2 * ps, 2);
+  s.mremap(m, 2, 4);
+  s.expect_present(m, "0000");
+  EXPECT_EQ(s.read(m + 3 * ps), sigbus());
+  s.expect_present(m, "1100");
+}
+
+TEST(access, a_refused_fault_leaves_no_page_table_behind) {
+  // The PTE table do_fault (__do_fault) preallocates is freed when ->fault fails, and
+  // filemap_map_pmd installs one only when fault-around found a folio. PAGEMAP_SCAN tells:
+  // a hole without a table is not PAGE_IS_WRITTEN outside uffd-wp, pte_none in a table is.
+  scenario s;
+  s.guard(16, G + PMD - 8 * ps);
+  const u64 m = G + PMD - ps;  // the last page of a table; the grown page is in the next
+  s.mmap(m, 1, "rw-", "shared file=t@0 fixed");
+  s.munmap(m + ps, 1);
+  s.mremap(m, 1, 2);
+  EXPECT_EQ(s.read(m + ps), sigbus());
+  EXPECT_EQ(s.write(m + ps), sigbus());
+  EXPECT_FALSE(s.k.mm.has_table(pfn(m + ps)));
+  s.expect_written(m + ps, "0");
+  EXPECT_EQ(s.read(m), ok(0));
+  s.expect_written(m, "10");
+}
+
+TEST(access, a_uffd_wp_marker_beyond_the_file_survives_the_sigbus) {
+  // pte_marker_handle_uffd_wp -> do_pte_missing -> do_fault (no fault-around while uffd-wp is
+  // registered): the fault fails before the PTE is touched, so the marker stays.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 u = g + 1 * ps;
+  s.mmap(u, 1, "rw-", "shared file=u@0 fixed");
+  s.munmap(u + ps, 1);
+  s.mremap(u, 1, 2);
+  EXPECT_EQ(s.uffd_wp(u, 2), ok(0));
+  s.expect_uffd_wp(u, "11");
+  EXPECT_EQ(s.read(u + ps), sigbus());
+  EXPECT_EQ(s.write(u + ps), sigbus());
+  s.expect_uffd_wp(u, "11");
+  s.expect_written(u, "00");
+  EXPECT_EQ(s.write(u), ok(0));
+  s.expect_written(u, "10");
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -225,5 +225,61 @@ TEST(mlock, population_stops_at_the_first_prot_none_vma) {
   s.expect_present(a, "100");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Population beyond the end of a file (mremap grows a file mapping, never its file): GUP's
+// faultin_page gets VM_FAULT_SIGBUS from shmem_fault (shmem_get_folio_gfp: -EINVAL at an index
+// >= i_size), which vm_fault_to_errno makes -EFAULT, and __get_user_pages stops at that page.
+
+TEST(mlock, population_stops_at_a_file_page_beyond_the_end_with_enomem) {
+  // do_mlock -> __mm_populate(start, len, ignore_errors = 0) breaks out at the -EFAULT and
+  // __mlock_posix_error_return makes it -ENOMEM. apply_vma_lock_flags came first, so every VMA
+  // is VM_LOCKED; the pages below i_size were populated, the next VMA is never reached.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 m = g + 1 * ps, b = g + 4 * ps;
+  s.mmap(m, 1, "rw-", "shared file=m@0 fixed");
+  s.munmap(m + ps, 2);
+  EXPECT_EQ(s.mremap(m, 1, 3), ok(m));
+  s.mmap(b, 1, "rw-");
+  EXPECT_EQ(s.mlock(m, 4), err(ENOMEM));
+  s.expect_flags(m, VM_LOCKED);
+  s.expect_flags(b, VM_LOCKED);
+  s.expect_present(m, "1000");
+}
+
+TEST(mlock, growing_a_locked_file_mapping_past_the_file_succeeds_without_populating_it) {
+  // SYSCALL_DEFINE5(mremap): mm_populate(new_addr + old_len, ...) is __mm_populate(..,
+  // ignore_errors = 1): the -EFAULT skips the rest of the VMA and mremap returns the address.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 m = g + 1 * ps;
+  s.mmap(m, 1, "rw-", "shared file=m@0 fixed");
+  EXPECT_EQ(s.mlock(m, 1), ok(0));
+  s.munmap(m + ps, 2);
+  EXPECT_EQ(s.mremap(m, 1, 3), ok(m));
+  s.expect_flags(m, VM_LOCKED);
+  s.expect_present(m, "100");
+  EXPECT_EQ(s.mlock(m, 3), err(ENOMEM));  // populating it again fails the same way
+}
+
+TEST(mlock, a_locked_private_file_mapping_made_writable_is_populated_up_to_the_file_end) {
+  // mprotect_fixup: populate_vma_page_range(vma, start, end, NULL), its error ignored, with
+  // write faults (private): wp_page_copy for the two file pages, do_cow_fault -> SIGBUS for the
+  // third (after vmf_anon_prepare). mprotect returns 0.
+  scenario s;
+  const u64 g = s.guard(8);
+  const u64 a = g + 1 * ps;
+  s.mmap(a, 2, "r--", "private file=k@0 fixed");
+  EXPECT_EQ(s.mlock(a, 2), ok(0));
+  s.munmap(a + 2 * ps, 1);
+  EXPECT_EQ(s.mremap(a, 2, 3), ok(a));  // the read populate of the new page fails: ignored
+  s.expect_present(a, "110");
+  s.expect_file(a, "110");
+  EXPECT_EQ(s.mprotect(a, 3, "rw-"), ok(0));
+  s.expect_present(a, "110");
+  s.expect_file(a, "000");
+  s.expect_exclusive(a, "110");
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -205,21 +205,29 @@ TEST(TraceParser, Results) {
   EXPECT_EQ(one("mmap 0 1 rw- private = -ENOTSUP").expected.err, 95);  // alias
   EXPECT_EQ(one("write 0 = SIGSEGV").expected.kind, Result::Kind::Sigsegv);
   EXPECT_EQ(one("read 0 1p = SIGSEGV").expected.kind, Result::Kind::Sigsegv);
+  // sdmc's extension of the contract (traces/README.md): a file page beyond i_size.
+  EXPECT_EQ(one("write 0 = SIGBUS").expected, (Result{Result::Kind::Sigbus, 0, 0}));
+  EXPECT_EQ(one("read 0 1p = SIGBUS").expected.kind, Result::Kind::Sigbus);
   // The parser does not judge values: a result the kernel cannot give is replay's mismatch.
   EXPECT_EQ(one("munmap 0 1 = 7").expected.value, 7u);
 }
 
 TEST(TraceParser, ResultErrors) {
-  EXPECT_EQ(op_error("munmap 0 1 =\n"), "2:13: expected a result (a number, -ENAME or SIGSEGV), got end of line");
+  EXPECT_EQ(op_error("munmap 0 1 =\n"),
+            "2:13: expected a result (a number, -ENAME, SIGSEGV or SIGBUS), got end of line");
   EXPECT_EQ(op_error("munmap 0 1 = -EFOO\n"), "2:14: expected an errno name like -EINVAL, got \"-EFOO\"");
   EXPECT_EQ(op_error("munmap 0 1 = -22\n"), "2:14: expected an errno name like -EINVAL, got \"-22\"");
-  EXPECT_EQ(op_error("munmap 0 1 = SIGBUS\n"),
-            "2:14: expected a result (a number, -ENAME or SIGSEGV), got \"SIGBUS\"");
+  EXPECT_EQ(op_error("write 0 = SIGILL\n"),
+            "2:11: expected a result (a number, -ENAME, SIGSEGV or SIGBUS), got \"SIGILL\"");
+  EXPECT_EQ(op_error("read 0 = sigbus\n"),
+            "2:10: expected a result (a number, -ENAME, SIGSEGV or SIGBUS), got \"sigbus\"");
   EXPECT_EQ(op_error("mmap 0 1 rw- private = SIGSEGV\n"), "2:24: SIGSEGV is a result only of read or write");
   EXPECT_EQ(op_error("clear_refs = SIGSEGV\n"), "2:14: SIGSEGV is a result only of read or write");
+  EXPECT_EQ(op_error("munmap 0 1 = SIGBUS\n"), "2:14: SIGBUS is a result only of read or write");
+  EXPECT_EQ(op_error("mlock 0 1p = SIGBUS\n"), "2:14: SIGBUS is a result only of read or write");
   EXPECT_EQ(op_error("munmap 0 1 = 0 0\n"), "2:16: expected end of line after the result, got \"0\"");
   EXPECT_EQ(op_error("munmap 0 1 = 1p\n"),
-            "2:14: expected a result (a number, -ENAME or SIGSEGV), got \"1p\" (only a length or offset "
+            "2:14: expected a result (a number, -ENAME, SIGSEGV or SIGBUS), got \"1p\" (only a length or offset "
             "takes a K/M/G/p suffix)");
   EXPECT_EQ(op_error("munmap 0 1 =0\n"), "2:12: expected \"= RESULT\" or end of line, got \"=0\"");
   EXPECT_EQ(op_error("expect sd 0 1p all0 = 0\n"), "2:21: expect takes no \"= RESULT\"");
@@ -483,6 +491,7 @@ TEST(TraceWriter, CanonicalTextOfEveryForm) {
       "write 0x1000 1\n"
       "write 0x1000 4097 = 0\n"
       "read 0x1000 1G = SIGSEGV\n"
+      "write 0x1000 8K = SIGBUS\n"
       "mremap 0x1000 1p 16K fixed 8192 maymove = 0x2000\n"
       "scan 0x1000 1p max=0 vec=0x10 wp = 3\n"
       "reclaim 0x1000 4p\n"
@@ -497,6 +506,7 @@ TEST(TraceWriter, CanonicalTextOfEveryForm) {
       "write 0x1000\n"
       "write 0x1000 4097 = 0\n"
       "read 0x1000 262144p = SIGSEGV\n"
+      "write 0x1000 2p = SIGBUS\n"
       "mremap 0x1000 1p 4p maymove fixed 0x2000 = 0x2000\n"
       "scan 0x1000 1p wp vec=16 = 3\n"
       "reclaim 0x1000 4p\n"
@@ -523,6 +533,10 @@ TEST(TraceWriter, FormatLineAndResult) {
   EXPECT_EQ(format_result({Result::Kind::Errno, 0, 22}), "-EINVAL");
   EXPECT_EQ(format_result({Result::Kind::Errno, 0, 500}), "-500");
   EXPECT_EQ(format_result({Result::Kind::Sigsegv, 0, 0}), "SIGSEGV");
+  EXPECT_EQ(format_result({Result::Kind::Sigbus, 0, 0}), "SIGBUS");
+  l = Line{0, Read{0x1000, 8192}, {Result::Kind::Sigbus, 0, 0}};
+  EXPECT_EQ(format_line(l), "read 0x1000 2p = SIGBUS");
+  EXPECT_EQ(parse("sdtrace 1\n" + format_line(l) + "\n", "t.sdt").lines.at(0).expected, l.expected);
   EXPECT_EQ(format_line(Line{0, Expect{Field::Present, 0, 4096, Expect::Form::All1, "", 0}, {}}),
             "expect present 0x0 1p all1");
 }
@@ -722,7 +736,7 @@ class TraceGen {
     Line l{0, op(), {}};
     if (std::holds_alternative<Expect>(l.op) || std::holds_alternative<Epoch>(l.op)) return l;
     bool access = std::holds_alternative<Read>(l.op) || std::holds_alternative<Write>(l.op);
-    switch (pick(access ? 4 : 3)) {
+    switch (pick(access ? 5 : 3)) {
       case 0: break;
       case 1: l.expected = {Result::Kind::Value, value(), 0}; break;
       case 2: {
@@ -731,7 +745,8 @@ class TraceGen {
         l.expected = {Result::Kind::Errno, 0, e};
         break;
       }
-      default: l.expected = {Result::Kind::Sigsegv, 0, 0};
+      case 3: l.expected = {Result::Kind::Sigsegv, 0, 0}; break;
+      default: l.expected = {Result::Kind::Sigbus, 0, 0};
     }
     return l;
   }

@@ -27,7 +27,7 @@ constexpr Role kLength{NumForm::Scaled, "a length like 4096, 0x1000, 16K or 4p"}
 constexpr Role kOffset{NumForm::Scaled, "an offset like 0 or 4p"};
 constexpr Role kMaxPages{NumForm::Plain, "a page count like 16"};
 constexpr Role kVecLen{NumForm::Plain, "a vector length like 16"};
-constexpr Role kResult{NumForm::Plain, "a result (a number, -ENAME or SIGSEGV)"};
+constexpr Role kResult{NumForm::Plain, "a result (a number, -ENAME, SIGSEGV or SIGBUS)"};
 constexpr Role kVmaCount{NumForm::Decimal, "a VMA count like 2"};
 
 // An Op holding a default-constructed alternative number i, so that parsing can std::visit it.
@@ -253,10 +253,10 @@ class LineParser {
     if (eq.text != "=") expected(eq, "\"= RESULT\" or end of line");
     Token t = take(kResult.what);
     Result r;
-    if (t.text == "SIGSEGV") {
+    if (t.text == "SIGSEGV" || t.text == "SIGBUS") {
       if (!std::holds_alternative<Read>(op) && !std::holds_alternative<Write>(op))
-        fail(t.col, "SIGSEGV is a result only of read or write");
-      r.kind = Result::Kind::Sigsegv;
+        fail(t.col, std::string(t.text) + " is a result only of read or write");
+      r.kind = t.text == "SIGSEGV" ? Result::Kind::Sigsegv : Result::Kind::Sigbus;
     } else if (t.text.starts_with('-')) {
       auto err = errno_from_name(t.text.substr(1));
       if (!err) expected(t, "an errno name like -EINVAL");

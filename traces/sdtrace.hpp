@@ -27,9 +27,10 @@ enum class Advice : std::uint8_t {
   Dontfork, Dofork, Wipeonfork, Keeponfork, Dontdump, Dodump, Hugepage, Nohugepage,
 };
 
-// `= RESULT` at the end of an operation line.
+// `= RESULT` at the end of an operation line. Sigbus is an sdmc extension of the contract: a
+// read or write of a file mapping beyond the end of its file (traces/README.md).
 struct Result {
-  enum class Kind : std::uint8_t { None, Value, Errno, Sigsegv };
+  enum class Kind : std::uint8_t { None, Value, Errno, Sigsegv, Sigbus };
   Kind kind = Kind::None;
   std::uint64_t value = 0;  // Kind::Value
   int err = 0;              // Kind::Errno: positive errno number (EINVAL = 22)
@@ -217,8 +218,9 @@ std::string_view op_name(const Op& op);       // "mmap", "expect", ...
 // errno name <-> number (Linux x86-64): "EINVAL" <-> 22. Unknown returns nullopt / "".
 std::optional<int> errno_from_name(std::string_view name);
 std::string_view errno_name(int err);
-// "0x1000", "-EINVAL", "SIGSEGV", "" for None. A value below 4096 (0, a count) is written in
-// decimal, anything larger (an address) in hex; an errno missing from the table as "-<number>".
+// "0x1000", "-EINVAL", "SIGSEGV", "SIGBUS", "" for None. A value below 4096 (0, a count) is
+// written in decimal, anything larger (an address) in hex; an errno missing from the table as
+// "-<number>".
 std::string format_result(const Result& r);
 
 }  // namespace sdmc::trace

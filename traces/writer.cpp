@@ -114,6 +114,7 @@ std::string format_result(const Result& r) {
       return name.empty() ? "-" + std::to_string(r.err) : "-" + std::string(name);
     }
     case Result::Kind::Sigsegv: return "SIGSEGV";
+    case Result::Kind::Sigbus: return "SIGBUS";
   }
   return "";
 }

@@ -103,8 +103,10 @@ std::string computed_note(const trace::Line& l, const std::vector<run>& runs) {
   std::string note;
   for (const run& x : runs) {
     const trace::Result& got = x.r->results.back();
-    const bool differs = l.expected.kind != trace::Result::Kind::None ? !(got == l.expected)
-                         : got.kind == trace::Result::Kind::Errno || got.kind == trace::Result::Kind::Sigsegv;
+    const bool refused = got.kind == trace::Result::Kind::Errno ||
+                         got.kind == trace::Result::Kind::Sigsegv ||
+                         got.kind == trace::Result::Kind::Sigbus;
+    const bool differs = l.expected.kind != trace::Result::Kind::None ? !(got == l.expected) : refused;
     if (!differs) continue;
     note += runs.size() > 1 ? fmt::format("  [{}: {}]", x.name, trace::format_result(got))
                             : fmt::format("  [model: {}]", trace::format_result(got));

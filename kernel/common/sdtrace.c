@@ -264,6 +264,8 @@ static int sdt_parse_result(struct sdt_parser *p, struct sdt_toks *t, struct sdt
 	}
 	if (sdt_eq(t->s[k + 1], t->len[k + 1], "SIGSEGV")) {
 		op->res_kind = SDT_RES_SIGSEGV;
+	} else if (sdt_eq(t->s[k + 1], t->len[k + 1], "SIGBUS")) {
+		op->res_kind = SDT_RES_SIGBUS;
 	} else if (t->s[k + 1][0] == '-' && t->len[k + 1] > 1 &&
 		   t->s[k + 1][1] >= 'A' && t->s[k + 1][1] <= 'Z') {
 		int e = sdt_errno_value(t->s[k + 1] + 1, t->len[k + 1] - 1);

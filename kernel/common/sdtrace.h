@@ -88,7 +88,10 @@ enum sdt_field { SDT_F_SD = 0, SDT_F_PRESENT, SDT_F_SWAPPED, SDT_F_WRITTEN, SDT_
 		 SDT_F_SDSCAN };
 
 /* expected result (the optional "= RESULT") */
-enum sdt_res_kind { SDT_RES_NONE = 0, SDT_RES_VALUE, SDT_RES_ERRNO, SDT_RES_SIGSEGV };
+/* SDT_RES_SIGBUS: `= SIGBUS`, sdmc's extension of the contract (traces/README.md) */
+enum sdt_res_kind {
+	SDT_RES_NONE = 0, SDT_RES_VALUE, SDT_RES_ERRNO, SDT_RES_SIGSEGV, SDT_RES_SIGBUS
+};
 
 struct sdt_op {
 	enum sdt_kind kind;

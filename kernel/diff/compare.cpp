@@ -26,6 +26,7 @@ std::string result_token(const trace::Line& l, const Result& r) {
   switch (r.kind) {
     case Result::Kind::None: return "0";
     case Result::Kind::Sigsegv: return "SIGSEGV";
+    case Result::Kind::Sigbus: return "SIGBUS";
     case Result::Kind::Errno: {
       std::string_view name = trace::errno_name(r.err);
       return name.empty() ? fmt::format("-{}", r.err) : fmt::format("-{}", name);

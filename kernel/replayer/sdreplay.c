@@ -57,6 +57,7 @@
 #define CHUNK 32768UL
 #define PS 4096ULL
 #define SIGSEGV_RESULT INT64_MIN
+#define SIGBUS_RESULT (INT64_MIN + 1)
 
 #define P(...) do { printf("        # sdmc " __VA_ARGS__); putchar('\n'); } while (0)
 
@@ -82,11 +83,11 @@ static int quiet;
 static sigjmp_buf fault_jmp;
 static volatile int in_access;
 
+/* SIGSEGV and SIGBUS come back from sigsetjmp as themselves (both non-zero) */
 static void on_fault(int sig)
 {
-	(void)sig;
 	if (in_access)
-		siglongjmp(fault_jmp, 1);
+		siglongjmp(fault_jmp, sig);
 	_exit(99);
 }
 
@@ -99,6 +100,8 @@ static void fmt_result(char *b, size_t n, enum sdt_kind k, int64_t r)
 {
 	if (r == SIGSEGV_RESULT)
 		snprintf(b, n, "SIGSEGV");
+	else if (r == SIGBUS_RESULT)
+		snprintf(b, n, "SIGBUS");
 	else if (r < 0 && r >= -4095)
 		errname(-r) ? snprintf(b, n, "-%s", errname(-r)) : snprintf(b, n, "%lld", (long long)r);
 	else if (k == SDT_MMAP || k == SDT_MREMAP || k == SDT_BRK)
@@ -334,7 +337,13 @@ static int64_t op_access(const struct sdt_op *op, int write)
 		volatile unsigned char *u = (volatile unsigned char *)(uintptr_t)(p > op->addr ? p : op->addr);
 
 		in_access = 1;
-		if (sigsetjmp(fault_jmp, 1)) {
+		switch (sigsetjmp(fault_jmp, 1)) {
+		case 0:
+			break;
+		case SIGBUS: /* a file page beyond i_size (shmem_fault: VM_FAULT_SIGBUS) */
+			in_access = 0;
+			return SIGBUS_RESULT;
+		default: /* SIGSEGV: no VMA, or no permission */
 			in_access = 0;
 			return SIGSEGV_RESULT;
 		}
@@ -692,7 +701,8 @@ static int replay(const char *name, char *buf, size_t size, int host)
 		P("op %d %s %s", op.line, sdt_kind_name(op.kind), res);
 		if ((op.res_kind == SDT_RES_VALUE && rv != op.res_value) ||
 		    (op.res_kind == SDT_RES_ERRNO && rv != -op.res_value) ||
-		    (op.res_kind == SDT_RES_SIGSEGV && rv != SIGSEGV_RESULT)) {
+		    (op.res_kind == SDT_RES_SIGSEGV && rv != SIGSEGV_RESULT) ||
+		    (op.res_kind == SDT_RES_SIGBUS && rv != SIGBUS_RESULT)) {
 			P("mismatch %d", op.line);
 			if (!other_kernel)
 				failures++;

@@ -215,12 +215,15 @@ static const char *sdmc_errname(long e)
 	return n ? n : NULL;
 }
 
-/* format RESULT: hex for addresses, decimal otherwise, -ENAME, SIGSEGV */
+/* format RESULT: hex for addresses, decimal otherwise, -ENAME, SIGSEGV, SIGBUS */
 #define SDMC_SIGSEGV LONG_MIN
+#define SDMC_SIGBUS (LONG_MIN + 1)
 static void sdmc_fmt_result(char *buf, size_t sz, enum sdt_kind k, long r)
 {
 	if (r == SDMC_SIGSEGV) {
 		strscpy(buf, "SIGSEGV", sz);
+	} else if (r == SDMC_SIGBUS) {
+		strscpy(buf, "SIGBUS", sz);
 	} else if (r < 0 && r >= -4095) {
 		const char *n = sdmc_errname(r);
 
@@ -610,6 +613,45 @@ static long sdmc_mmap(struct sdmc_ctx *c, const struct sdt_op *op)
 	return r;
 }
 
+/*
+ * The signal a user access at @addr would have got, after put_user/get_user
+ * failed there. In kernel mode the page fault handler ends both of its
+ * refusals in the same exception fix-up (arch/x86/mm/fault.c: bad_area*()
+ * and do_sigbus() both call kernelmode_fixup_or_oops()), so the -EFAULT does
+ * not say which. Ask the handler's questions again, under the mmap lock as
+ * do_user_addr_fault() does for a kernel-mode fault: no VMA (vma_lookup; no
+ * trace VMA is VM_GROWSDOWN, so lock_mm_and_find_vma() would not expand
+ * one) or access_error()'s refusal (a store needs VM_WRITE, a load
+ * vma_is_accessible()) is SIGSEGV (bad_area*). Otherwise repeat the fault
+ * with handle_mm_fault() and classify its result as do_user_addr_fault()
+ * does: VM_FAULT_SIGBUS is SIGBUS (do_sigbus; e.g. shmem_fault beyond
+ * i_size), VM_FAULT_SIGSEGV is SIGSEGV. The repetition changes no state the
+ * first fault did not (fault-around maps only pte_none slots, which the first
+ * fault filled; vmf_anon_prepare() finds the anon_vma made the first time;
+ * the table __do_fault() preallocates is freed; regs == NULL skips the fault
+ * accounting). Anything else (OOM, or a second fault that succeeds) is not
+ * explained: -EFAULT, which no model result equals, so it shows as a
+ * difference.
+ */
+static long sdmc_fault_signal(struct mm_struct *mm, unsigned long addr, bool write)
+{
+	struct vm_area_struct *vma;
+	long r = SDMC_SIGSEGV;
+	vm_fault_t f;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (vma && (write ? !!(vma->vm_flags & VM_WRITE) : vma_is_accessible(vma))) {
+		f = handle_mm_fault(vma, addr, write ? FAULT_FLAG_WRITE : 0, NULL);
+		if (f & VM_FAULT_SIGBUS)
+			r = SDMC_SIGBUS;
+		else if (!(f & VM_FAULT_SIGSEGV))
+			r = -EFAULT;
+	}
+	mmap_read_unlock(mm);
+	return r;
+}
+
 static long sdmc_access(struct sdmc_ctx *c, const struct sdt_op *op, bool write)
 {
 	u64 end = op->addr + op->len, p;
@@ -629,7 +671,7 @@ static long sdmc_access(struct sdmc_ctx *c, const struct sdt_op *op, bool write)
 		else
 			r = get_user(v, u);
 		if (r)
-			return SDMC_SIGSEGV;
+			return sdmc_fault_signal(c->mm, (unsigned long)a, write);
 		if (p + PAGE_SIZE < p)
 			break;
 	}
@@ -840,6 +882,8 @@ static bool sdmc_result_matches(const struct sdt_op *op, long r)
 		return r == -op->res_value;
 	case SDT_RES_SIGSEGV:
 		return r == SDMC_SIGSEGV;
+	case SDT_RES_SIGBUS:
+		return r == SDMC_SIGBUS;
 	default:
 		return true;
 	}

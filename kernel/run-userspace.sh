@@ -53,10 +53,15 @@ if [ ! -f "$HDR/.sdmc-stamp" ] || ! cmp -s "$HDR/.sdmc-stamp" "$SDMC_PRISTINE/.s
 fi
 BIN=$RUN/sdreplay
 SRCS=("$SDMC_KERNEL_DIR/replayer/sdreplay.c" "$SDMC_KERNEL_DIR/common/sdtrace.c" "$SDMC_KERNEL_DIR/common/sdtrace.h")
-if [ ! -x "$BIN" ] || [ -n "$(find "${SRCS[@]}" -newer "$BIN")" ]; then
+# Rebuilt when the sources' content differs from the last build's (not by modification time:
+# worktrees of other branches share this cache and build the same binary from their sources).
+SRC_HASH=$(cat "${SRCS[@]}" "$HDR/.sdmc-stamp" | sha256sum | cut -c1-16)
+if [ ! -x "$BIN" ] || [ "$(cat "$BIN.hash" 2>/dev/null)" != "$SRC_HASH" ]; then
+	rm -f "$BIN.hash"
 	gcc -static -O2 -Wall -Wno-unused-result -I "$SDMC_KERNEL_DIR/common" -isystem "$HDR/include" \
 		-o "$BIN" "${SRCS[0]}" "${SRCS[1]}" 2>"$RUN/sdreplay.build.log" ||
 		{ cat "$RUN/sdreplay.build.log" >&2; die "cannot build sdreplay"; }
+	echo "$SRC_HASH" >"$BIN.hash"
 fi
 
 if [ $HOST = 1 ]; then

@@ -33,7 +33,7 @@ inline constexpr pfn_t fault_around_pages = 16;            // mm/memory.c: 64 Ki
 inline constexpr std::uint64_t mmap_min_addr = 65536;      // CONFIG_DEFAULT_MMAP_MIN_ADDR
 
 // What /proc/PID/pagemap reports for a page (fs/proc/task_mmu.c:pte_to_pagemap_entry), plus
-// PAGEMAP_SCAN's PAGE_IS_WRITTEN for a non-wp scan of the page.
+// PAGEMAP_SCAN's PAGE_IS_WRITTEN and PAGE_IS_SOFT_DIRTY for a non-wp scan of the page.
 struct pagemap_entry {
   bool soft_dirty = false;  // bit 55
   bool exclusive = false;   // bit 56
@@ -42,6 +42,7 @@ struct pagemap_entry {
   bool swapped = false;     // bit 62
   bool present = false;     // bit 63
   bool written = false;     // PAGE_IS_WRITTEN
+  bool sdscan = false;      // PAGE_IS_SOFT_DIRTY
   bool operator==(const pagemap_entry&) const = default;
 };
 
@@ -107,6 +108,10 @@ class kernel {
   pset vma_soft_dirty_pages(pfn_t start, pfn_t end) const;
   // Pages of [start,end) that a non-wp PAGEMAP_SCAN reports PAGE_IS_WRITTEN.
   pset written_pages(pfn_t start, pfn_t end) const;
+  // Pages of [start,end) that a non-wp PAGEMAP_SCAN reports PAGE_IS_SOFT_DIRTY. The same pages
+  // as soft_dirty_pages in 6.12 and every design, but in a VM_PFNMAP VMA (the scan skips it,
+  // pagemap reads VM_SOFTDIRTY there) and under the mutants of pagemap_pte_hole's past.
+  pset scan_soft_dirty_pages(pfn_t start, pfn_t end) const;
   // Pages of [start,end) by PTE state.
   pset present_pages(pfn_t start, pfn_t end, bool data_only = false) const;
   pset swapped_pages(pfn_t start, pfn_t end, bool real_swap_only = false) const;

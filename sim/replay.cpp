@@ -89,6 +89,7 @@ std::string replayer::check_expect(const Expect& e) const {
     case Field::Present: ones = k.present_pages(r.lower(), r.upper()); break;
     case Field::Swapped: ones = k.swapped_pages(r.lower(), r.upper()); break;
     case Field::Written: ones = k.written_pages(r.lower(), r.upper()); break;
+    case Field::Sdscan: ones = k.scan_soft_dirty_pages(r.lower(), r.upper()); break;
     case Field::Vmas: break;
   }
   const std::uint64_t n = r.upper() - r.lower();

@@ -537,6 +537,41 @@ TEST(ktap_observations, FailuresErrorsAndForwardCompatibility) {
   EXPECT_EQ(b.traces[2].skip_reason, "swap on: no swap");
 }
 
+TEST(ktap_observations, SdscanKeyOfPgLines) {
+  // `sdscan=` after BITS (OBSERVATIONS.md 2.2): runs that differ only there are apart, a log
+  // without it reads '-', other keys are ignored, a value other than 0/1 is a problem.
+  const char* text =
+      "    # sdmc version obs=1 kernel=6.12.117 source=x\n"
+      "KTAP version 1\n1..1\n"
+      "        # sdmc trace t.sdt\n"
+      "        # sdmc range 0x1000 0x5000\n"
+      "        # sdmc op 1 mmap 0x1000\n"
+      "        # sdmc pg 0x1000 1 0100011 sdscan=0\n"
+      "        # sdmc pg 0x2000 1 0100011 sdscan=1 later=9\n"
+      "        # sdmc pg 0x3000 1 0100011\n"
+      "        # sdmc pg 0x4000 1 0100011 sdscan=1\n"
+      "        # sdmc op 2 write 0\n"
+      "        # sdmc pg 0x1000 4 0000000 sdscan=2\n"
+      "        # sdmc end 0\n"
+      "        ok 1 t.sdt\n";
+  obs_boot b = parse_observations(text);
+  ASSERT_EQ(b.traces.size(), 1u);
+  const obs_op& op = b.traces[0].ops.at(0);
+  EXPECT_EQ(sdscan_at(op, 0x1000), '0');
+  EXPECT_EQ(sdscan_at(op, 0x2fff), '1');
+  EXPECT_EQ(sdscan_at(op, 0x3000), '-');
+  EXPECT_EQ(sdscan_at(op, 0x5000), 0);  // outside every run
+  EXPECT_EQ(bits_at(op, 0x2000), "0100011");
+  EXPECT_EQ(merged_pages(op).size(), 4u);  // equal BITS, but sdscan differs run to run
+  // One observation problem (the KTAP skeleton is left out of this text: "ktap:" ones aside).
+  EXPECT_EQ(std::count_if(b.problems.begin(), b.problems.end(),
+                          [](const std::string& p) { return p.rfind("ktap:", 0) != 0; }),
+            1)
+      << join(b.problems);
+  EXPECT_TRUE(any_contains(b.problems, "sdscan '2'")) << join(b.problems);
+  EXPECT_TRUE(b.traces[0].ops.at(1).pages.empty());
+}
+
 TEST(ktap_observations, OtherObsVersionIsAProblem) {
   obs_boot b = parse_observations("    # sdmc version obs=2 kernel=7.0 source=y\nKTAP version 1\n1..0\n");
   EXPECT_EQ(b.obs_version, 2);

@@ -46,7 +46,7 @@ namespace sdmc {
 inline void PrintTo(const pagemap_entry& e, std::ostream* os) {
   *os << "{sd " << e.soft_dirty << ", exclusive " << e.exclusive << ", uffd_wp " << e.uffd_wp
       << ", file " << e.file << ", swapped " << e.swapped << ", present " << e.present
-      << ", written " << e.written << "}";
+      << ", written " << e.written << ", sdscan " << e.sdscan << "}";
 }
 inline void PrintTo(const oracle_counts& c, std::ostream* os) {
   *os << "{false_negatives " << c.false_negatives << ", lost_new_mappings "
@@ -224,12 +224,14 @@ class scenario {
 
   // --- observation ------------------------------------------------------------------------
   // One character per page of [addr, addr + pages*ps): pagemap bit 55, 63, 62, 57, 56, 61 and
-  // PAGEMAP_SCAN's PAGE_IS_WRITTEN, read through kernel::pagemap(); where the model also has an
-  // interval form (soft_dirty_pages, present_pages, ...), the two must agree.
+  // PAGEMAP_SCAN's PAGE_IS_WRITTEN and PAGE_IS_SOFT_DIRTY, read through kernel::pagemap();
+  // where the model also has an interval form (soft_dirty_pages, present_pages, ...), the two
+  // must agree.
   std::string sd(u64 addr, u64 pages) { return bits(addr, pages, &pagemap_entry::soft_dirty); }
   std::string present(u64 addr, u64 pages) { return bits(addr, pages, &pagemap_entry::present); }
   std::string swapped(u64 addr, u64 pages) { return bits(addr, pages, &pagemap_entry::swapped); }
   std::string written(u64 addr, u64 pages) { return bits(addr, pages, &pagemap_entry::written); }
+  std::string sdscan(u64 addr, u64 pages) { return bits(addr, pages, &pagemap_entry::sdscan); }
   std::string uffd_wp_bits(u64 addr, u64 pages) { return bits(addr, pages, &pagemap_entry::uffd_wp); }
   std::string exclusive(u64 addr, u64 pages) { return bits(addr, pages, &pagemap_entry::exclusive); }
   std::string file(u64 addr, u64 pages) { return bits(addr, pages, &pagemap_entry::file); }
@@ -243,6 +245,7 @@ class scenario {
     if (field == &pagemap_entry::present) ones = k.present_pages(s, e);
     if (field == &pagemap_entry::swapped) ones = k.swapped_pages(s, e);
     if (field == &pagemap_entry::written) ones = k.written_pages(s, e);
+    if (field == &pagemap_entry::sdscan) ones = k.scan_soft_dirty_pages(s, e);
     if (ones) {
       std::string other;
       for (pfn_t p = s; p < e; ++p) other += boost::icl::contains(*ones, p) ? '1' : '0';
@@ -276,6 +279,9 @@ class scenario {
   }
   void expect_written(u64 addr, std::string_view want, loc_t loc = loc_t::current()) {
     expect_bits("written (PAGE_IS_WRITTEN)", written(addr, want.size()), want, addr, loc);
+  }
+  void expect_sdscan(u64 addr, std::string_view want, loc_t loc = loc_t::current()) {
+    expect_bits("sdscan (PAGE_IS_SOFT_DIRTY)", sdscan(addr, want.size()), want, addr, loc);
   }
   void expect_uffd_wp(u64 addr, std::string_view want, loc_t loc = loc_t::current()) {
     expect_bits("uffd-wp (pagemap bit 57)", uffd_wp_bits(addr, want.size()), want, addr, loc);

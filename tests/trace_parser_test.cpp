@@ -163,6 +163,9 @@ TEST(TraceParser, ExpectFields) {
   EXPECT_EQ(op<Expect>("expect present 0x1000 4p all0").form, Expect::Form::All0);
   EXPECT_EQ(op<Expect>("expect swapped 0x1000 4p all1").form, Expect::Form::All1);
   EXPECT_EQ(op<Expect>("expect written 0x1000 1 1").field, Field::Written);
+  EXPECT_EQ(op<Expect>("expect sdscan 0x1000 2p 01"), (Expect{Field::Sdscan, 0x1000, 2 * 4096, Expect::Form::Bits, "01", 0}));
+  EXPECT_EQ(format_line(Line{0, Expect{Field::Sdscan, 0x1000, 4096, Expect::Form::All1, "", 0}, {}}),
+            "expect sdscan 0x1000 1p all1");
   Expect v = op<Expect>("expect vmas 0x1000 6p 12");
   EXPECT_EQ(v, (Expect{Field::Vmas, 0x1000, 6 * 4096, Expect::Form::Count, "", 12}));
 }
@@ -415,7 +418,7 @@ TEST(TraceParser, MremapAndScanKeywordErrors) {
 
 TEST(TraceParser, ExpectErrors) {
   EXPECT_EQ(op_error("expect dirty 0 1p all0\n"),
-            "2:8: expected a field: sd, present, swapped, written or vmas, got \"dirty\"");
+            "2:8: expected a field: sd, present, swapped, written, sdscan or vmas, got \"dirty\"");
   EXPECT_EQ(op_error("expect sd 0 1p\n"), "2:15: expected a bit string like 0110, all0 or all1, got end of line");
   EXPECT_EQ(op_error("expect sd 0 2p 0x\n"),
             "2:16: expected a bit string like 0110 (one 0/1 per page), all0 or all1, got \"0x\"");
@@ -575,6 +578,7 @@ TEST(TraceNames, OtherNames) {
   EXPECT_EQ(prot_string(PROT_R | PROT_W), "rw-");
   EXPECT_EQ(prot_string(PROT_W | PROT_X), "-wx");
   EXPECT_EQ(field_name(Field::Written), "written");
+  EXPECT_EQ(field_name(Field::Sdscan), "sdscan");
   EXPECT_EQ(sharing_name(Sharing::Droppable), "droppable");
   EXPECT_EQ(op_name(Op{ClearRefs{}}), "clear_refs");
   EXPECT_EQ(op_name(Op{UffdWp{}}), "uffd_wp");

@@ -12,7 +12,7 @@ constexpr std::string_view kAdviceNames[] = {
     "keeponfork", "dontdump", "dodump", "hugepage",   "nohugepage",
 };
 static_assert(std::size(kAdviceNames) == static_cast<std::size_t>(Advice::Nohugepage) + 1);
-constexpr std::string_view kFieldNames[] = {"sd", "present", "swapped", "written", "vmas"};
+constexpr std::string_view kFieldNames[] = {"sd", "present", "swapped", "written", "sdscan", "vmas"};
 static_assert(std::size(kFieldNames) == static_cast<std::size_t>(Field::Vmas) + 1);
 constexpr std::string_view kSharingNames[] = {"private", "shared", "droppable"};
 static_assert(std::size(kSharingNames) == static_cast<std::size_t>(Sharing::Droppable) + 1);

@@ -215,9 +215,9 @@ class LineParser {
   void args(Fork&) {}
   void args(Epoch&) {}
   void args(Expect& e) {
-    Token f = take("a field: sd, present, swapped, written or vmas");
+    Token f = take("a field: sd, present, swapped, written, sdscan or vmas");
     auto field = field_from_name(f.text);
-    if (!field) expected(f, "a field: sd, present, swapped, written or vmas");
+    if (!field) expected(f, "a field: sd, present, swapped, written, sdscan or vmas");
     e.field = *field;
     range(e.addr, e.len);
     if (e.field == Field::Vmas) {

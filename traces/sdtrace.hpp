@@ -92,7 +92,8 @@ struct Reclaim {
 struct Fork { bool operator==(const Fork&) const = default; };
 struct Epoch { bool operator==(const Epoch&) const = default; };
 
-enum class Field : std::uint8_t { Sd, Present, Swapped, Written, Vmas };
+// Sdscan: PAGEMAP_SCAN's PAGE_IS_SOFT_DIRTY, sdmc's extension of the contract (traces/README.md).
+enum class Field : std::uint8_t { Sd, Present, Swapped, Written, Sdscan, Vmas };
 
 inline constexpr std::uint64_t kPageSize = 4096;
 // Pages that overlap [addr, addr+len): the length of an expectation's bit string. For len > 0 this

@@ -370,8 +370,10 @@ int sdt_parse_line(struct sdt_parser *p, const char *line, int len, struct sdt_o
 			op->field = SDT_F_WRITTEN;
 		else if (sdt_eq(t.s[1], t.len[1], "vmas"))
 			op->field = SDT_F_VMAS;
+		else if (sdt_eq(t.s[1], t.len[1], "sdscan"))
+			op->field = SDT_F_SDSCAN;
 		else {
-			sdt_errf(p, t.col[1], "expected FIELD (sd present swapped written vmas), got '%t'",
+			sdt_errf(p, t.col[1], "expected FIELD (sd present swapped written sdscan vmas), got '%t'",
 				 0, t.s[1], t.len[1]);
 			return -1;
 		}

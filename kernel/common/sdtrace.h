@@ -84,7 +84,8 @@ enum sdt_advice {
 	SDT_ADV_NOHUGEPAGE, SDT_ADV_COUNT
 };
 
-enum sdt_field { SDT_F_SD = 0, SDT_F_PRESENT, SDT_F_SWAPPED, SDT_F_WRITTEN, SDT_F_VMAS };
+enum sdt_field { SDT_F_SD = 0, SDT_F_PRESENT, SDT_F_SWAPPED, SDT_F_WRITTEN, SDT_F_VMAS,
+		 SDT_F_SDSCAN };
 
 /* expected result (the optional "= RESULT") */
 /* SDT_RES_SIGBUS: `= SIGBUS`, sdmc's extension of the contract (traces/README.md) */

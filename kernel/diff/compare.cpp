@@ -73,12 +73,14 @@ void observe_state(const kernel& k, const std::vector<std::pair<std::uint64_t, s
       op.vmas.push_back(std::move(ov));
     });
     for (pfn_t p = s; p < e; ++p) {
-      std::string b = bits_of(k.pagemap(p));
-      if (!op.pages.empty() && op.pages.back().bits == b &&
+      const pagemap_entry pe = k.pagemap(p);
+      std::string b = bits_of(pe);
+      const char sdscan = pe.sdscan ? '1' : '0';
+      if (!op.pages.empty() && op.pages.back().bits == b && op.pages.back().sdscan == sdscan &&
           op.pages.back().start + op.pages.back().npages * PAGE_SIZE == pfn_to_addr(p))
         ++op.pages.back().npages;
       else
-        op.pages.push_back({pfn_to_addr(p), 1, b});
+        op.pages.push_back({pfn_to_addr(p), 1, b, sdscan});
     }
   }
 }
@@ -92,17 +94,23 @@ std::string vma_text(const obs_vma& v, bool with_wprot) {
   return fmt::format("{:#x}-{:#x} {}{}", v.start, v.end, fmt::join(flags, ","), keys);
 }
 
+// "BITS sdscan=S", or BITS alone for a log without the key (or when it is not compared).
+std::string page_state(const obs_pg& p, bool with_sdscan = true) {
+  return with_sdscan && p.sdscan != '-' ? fmt::format("{} sdscan={}", p.bits, p.sdscan) : p.bits;
+}
+
 std::string page_runs(const obs_op& op) {
   std::string out;
-  for (const obs_pg& p : op.pages) out += fmt::format("{}{:#x}+{} {}", out.empty() ? "" : "; ", p.start, p.npages, p.bits);
+  for (const obs_pg& p : op.pages)
+    out += fmt::format("{}{:#x}+{} {}", out.empty() ? "" : "; ", p.start, p.npages, page_state(p));
   return out;
 }
 
-// Per-page bits of an op, keyed by page address.
-std::map<std::uint64_t, std::string> page_map(const obs_op& op) {
+// Per-page state of an op, keyed by page address.
+std::map<std::uint64_t, std::string> page_map(const obs_op& op, bool with_sdscan) {
   std::map<std::uint64_t, std::string> m;
   for (const obs_pg& p : op.pages)
-    for (std::uint64_t i = 0; i < p.npages; ++i) m[p.start + i * PAGE_SIZE] = p.bits;
+    for (std::uint64_t i = 0; i < p.npages; ++i) m[p.start + i * PAGE_SIZE] = page_state(p, with_sdscan);
   return m;
 }
 
@@ -155,8 +163,11 @@ std::vector<difference> compare(const obs_trace& model, const obs_trace& kern) {
     for (const obs_vma& v : m.vmas) mv += vma_text(v, kernel_wprot) + "\n";
     for (const obs_vma& v : k.vmas) kv += vma_text(v, kernel_wprot) + "\n";
     if (mv != kv) out.push_back({k.line, "vmas", mv, kv});
-    // Pages: compare per page so that run boundaries do not matter.
-    auto mp = page_map(m), kp = page_map(k);
+    // Pages: compare per page so that run boundaries do not matter; sdscan where the kernel's
+    // log has it (logs from before the key have none).
+    const bool kernel_sdscan =
+        std::any_of(k.pages.begin(), k.pages.end(), [](const obs_pg& p) { return p.sdscan != '-'; });
+    auto mp = page_map(m, kernel_sdscan), kp = page_map(k, kernel_sdscan);
     if (mp != kp) {
       std::string md, kd;
       int shown = 0;
@@ -173,7 +184,8 @@ std::vector<difference> compare(const obs_trace& model, const obs_trace& kern) {
         md += fmt::format("{} pages observed\n", mp.size());
         kd += fmt::format("{} pages observed\n", kp.size());
       }
-      out.push_back({k.line, "pages (sd ex wp fi sw pr wr)", md, kd});
+      out.push_back({k.line, kernel_sdscan ? "pages (sd ex wp fi sw pr wr, sdscan)" : "pages (sd ex wp fi sw pr wr)",
+                     md, kd});
     }
     if (!out.empty()) break;  // the first differing operation is the finding
   }

@@ -324,6 +324,15 @@ class obs_parser {
         return;
       }
       p.bits = std::string(tok[3]);
+      for (std::size_t i = 4; i < tok.size(); ++i) {
+        if (!starts_with(tok[i], "sdscan=")) continue;  // other tokens: ignored
+        std::string_view v = tok[i].substr(7);
+        if (v != "0" && v != "1") {
+          problem("pg sdscan '" + std::string(v.substr(0, 20)) + "' is not 0 or 1");
+          return;
+        }
+        p.sdscan = v[0];
+      }
       op()->pages.push_back(std::move(p));
     }
     // unknown kinds: ignored (forward compatibility)
@@ -353,7 +362,7 @@ obs_boot parse_observations(std::string_view ktap_text) { return obs_parser{}.ru
 std::vector<obs_pg> merged_pages(const obs_op& op) {
   std::vector<obs_pg> out;
   for (const obs_pg& p : op.pages) {
-    if (!out.empty() && out.back().bits == p.bits &&
+    if (!out.empty() && out.back().bits == p.bits && out.back().sdscan == p.sdscan &&
         out.back().start + out.back().npages * obs_page_size == p.start)
       out.back().npages += p.npages;
     else
@@ -362,19 +371,33 @@ std::vector<obs_pg> merged_pages(const obs_op& op) {
   return out;
 }
 
-std::string bits_at(const obs_op& op, std::uint64_t addr) {
+namespace {
+
+const obs_pg* pg_at(const obs_op& op, std::uint64_t addr) {
   std::uint64_t page = addr - addr % obs_page_size;
   // runs are ascending: binary search for the last run starting at or below `page`
   auto it = std::upper_bound(op.pages.begin(), op.pages.end(), page,
                              [](std::uint64_t a, const obs_pg& p) { return a < p.start; });
   if (it != op.pages.begin()) {
     const obs_pg& p = *std::prev(it);
-    if ((page - p.start) / obs_page_size < p.npages) return p.bits;
+    if ((page - p.start) / obs_page_size < p.npages) return &p;
   }
   // not ascending (malformed input): linear fallback
   for (const obs_pg& p : op.pages)
-    if (page >= p.start && (page - p.start) / obs_page_size < p.npages) return p.bits;
-  return {};
+    if (page >= p.start && (page - p.start) / obs_page_size < p.npages) return &p;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string bits_at(const obs_op& op, std::uint64_t addr) {
+  const obs_pg* p = pg_at(op, addr);
+  return p ? p->bits : std::string();
+}
+
+char sdscan_at(const obs_op& op, std::uint64_t addr) {
+  const obs_pg* p = pg_at(op, addr);
+  return p ? p->sdscan : 0;
 }
 
 std::map<std::uint64_t, std::string> expand_pages(const obs_op& op, std::size_t max_pages) {

@@ -26,6 +26,8 @@ struct obs_vma {
 struct obs_pg {
   std::uint64_t start = 0, npages = 0;
   std::string bits;                              // 7 chars: sd ex wp fi sw pr wr
+  char sdscan = '-';                             // PAGE_IS_SOFT_DIRTY (`sdscan=`): '0', '1',
+                                                 // '-' in logs from before the key
 };
 
 struct obs_op {
@@ -81,6 +83,8 @@ std::vector<obs_pg> merged_pages(const obs_op& op);
 
 // The 7 bits of the page containing `addr` after `op`, or "" if no pg run covers it.
 std::string bits_at(const obs_op& op, std::uint64_t addr);
+// Its sdscan ('0', '1'), '-' if the log does not say, or 0 if no pg run covers it.
+char sdscan_at(const obs_op& op, std::uint64_t addr);
 
 // Page address -> bits, one entry per page (at most `max_pages` entries).
 std::map<std::uint64_t, std::string> expand_pages(const obs_op& op, std::size_t max_pages = 1u << 20);

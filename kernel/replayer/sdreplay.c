@@ -69,6 +69,7 @@ static int pm_fd = -1;
 static struct page_region *vec; /* in the scratch area */
 static uint64_t pm_buf[CHUNK];
 static unsigned char written[CHUNK];
+static unsigned char sdscan[CHUNK];	/* PAGE_IS_SOFT_DIRTY */
 static int failures;
 static int other_kernel;
 static struct { char name[SDT_NAME_MAX]; int fd; } files[32];
@@ -112,13 +113,13 @@ static void fmt_result(char *b, size_t n, enum sdt_kind k, int64_t r)
 #define SYSRET(x) ({ long __r = (long)(x); __r == -1 ? -(long)errno : __r; })
 
 static int64_t do_scan(uint64_t start, uint64_t end, uint64_t flags, uint64_t max_pages,
-		       uint64_t vec_len, uint64_t *walk_end)
+		       uint64_t vec_len, uint64_t *walk_end, uint64_t category)
 {
 	struct pm_scan_arg a = {
 		.size = sizeof(a), .flags = flags, .start = start, .end = end,
 		.vec = vec_len ? (uint64_t)(uintptr_t)vec : 0, .vec_len = vec_len,
 		.max_pages = max_pages,
-		.category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN,
+		.category_mask = category, .return_mask = category,
 	};
 	long r = ioctl(pm_fd, PAGEMAP_SCAN, &a);
 
@@ -127,16 +128,15 @@ static int64_t do_scan(uint64_t start, uint64_t end, uint64_t flags, uint64_t ma
 	return r < 0 ? -errno : r;
 }
 
-static int observe_chunk(uint64_t s, unsigned long n)
+/* out[i] = 1 for the pages of [s, s + n pages) that a PAGEMAP_SCAN without flags
+ * and with category_mask = return_mask = category returns */
+static int scan_pages(uint64_t s, unsigned long n, uint64_t category, unsigned char *out)
 {
 	uint64_t end = s + n * PS, pos = s, we;
-	ssize_t r = pread(pm_fd, pm_buf, n * 8, (off_t)(s / PS * 8));
 
-	if (r != (ssize_t)(n * 8))
-		return r < 0 ? -errno : -EIO;
-	memset(written, 0, n);
+	memset(out, 0, n);
 	while (pos < end) {
-		int64_t k = do_scan(pos, end, 0, 0, VEC_CAP, &we), i;
+		int64_t k = do_scan(pos, end, 0, 0, VEC_CAP, &we, category), i;
 
 		if (k < 0)
 			return (int)k;
@@ -144,8 +144,8 @@ static int observe_chunk(uint64_t s, unsigned long n)
 			uint64_t a = vec[i].start > s ? vec[i].start : s;
 			uint64_t b = vec[i].end < end ? vec[i].end : end;
 
-			if (b > a && (vec[i].categories & PAGE_IS_WRITTEN))
-				memset(written + (a - s) / PS, 1, (b - a) / PS);
+			if (b > a && (vec[i].categories & category))
+				memset(out + (a - s) / PS, 1, (b - a) / PS);
 		}
 		if (we <= pos)
 			break;
@@ -154,12 +154,24 @@ static int observe_chunk(uint64_t s, unsigned long n)
 	return 0;
 }
 
-static void bits(uint64_t e, int w, char o[8])
+static int observe_chunk(uint64_t s, unsigned long n)
+{
+	ssize_t r = pread(pm_fd, pm_buf, n * 8, (off_t)(s / PS * 8));
+	int e;
+
+	if (r != (ssize_t)(n * 8))
+		return r < 0 ? -errno : -EIO;
+	e = scan_pages(s, n, PAGE_IS_WRITTEN, written);
+	return e ? e : scan_pages(s, n, PAGE_IS_SOFT_DIRTY, sdscan);
+}
+
+/* the 7 BITS of a pg line, then the sdscan digit */
+static void bits(uint64_t e, int w, int sd, char o[9])
 {
 	o[0] = '0' + ((e >> 55) & 1); o[1] = '0' + ((e >> 56) & 1);
 	o[2] = '0' + ((e >> 57) & 1); o[3] = '0' + ((e >> 61) & 1);
 	o[4] = '0' + ((e >> 62) & 1); o[5] = '0' + ((e >> 63) & 1);
-	o[6] = w ? '1' : '0'; o[7] = 0;
+	o[6] = w ? '1' : '0'; o[7] = sd ? '1' : '0'; o[8] = 0;
 }
 
 static void print_pages(void)
@@ -171,7 +183,7 @@ static void print_pages(void)
 
 		while (s < e) {
 			unsigned long n = (e - s) / PS > CHUNK ? CHUNK : (e - s) / PS, j, run = 0;
-			char cur[8], nb[8];
+			char cur[9], nb[9];
 			uint64_t rs = s;
 			int r = observe_chunk(s, n);
 
@@ -181,19 +193,21 @@ static void print_pages(void)
 				return;
 			}
 			for (j = 0; j < n; j++) {
-				bits(pm_buf[j], written[j], nb);
-				if (run && !memcmp(nb, cur, 7)) {
+				bits(pm_buf[j], written[j], sdscan[j], nb);
+				if (run && !memcmp(nb, cur, 8)) {
 					run++;
 					continue;
 				}
 				if (run)
-					P("pg 0x%llx %lu %s", (unsigned long long)rs, run, cur);
-				memcpy(cur, nb, 8);
+					P("pg 0x%llx %lu %.7s sdscan=%c", (unsigned long long)rs, run, cur,
+					  cur[7]);
+				memcpy(cur, nb, 9);
 				rs = s + j * PS;
 				run = 1;
 			}
 			if (run)
-				P("pg 0x%llx %lu %s", (unsigned long long)rs, run, cur);
+				P("pg 0x%llx %lu %.7s sdscan=%c", (unsigned long long)rs, run, cur,
+				  cur[7]);
 			s += n * PS;
 		}
 	}
@@ -448,7 +462,7 @@ static int64_t op_exec(const struct sdt_op *op)
 			return -E2BIG;
 		return do_scan(op->addr, op->addr + op->len,
 			       (op->flags & SDT_SCAN_WP) ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0,
-			       op->max_pages, vl, NULL);
+			       op->max_pages, vl, NULL, PAGE_IS_WRITTEN);
 	}
 	case SDT_RECLAIM: {
 		int64_t first = 0;
@@ -540,6 +554,7 @@ static void check_expect(const struct sdt_op *op)
 			case SDT_F_SD: bit = (pm_buf[0] >> 55) & 1; break;
 			case SDT_F_PRESENT: bit = (pm_buf[0] >> 63) & 1; break;
 			case SDT_F_SWAPPED: bit = (pm_buf[0] >> 62) & 1; break;
+			case SDT_F_SDSCAN: bit = sdscan[0]; break;
 			default: bit = written[0]; break;
 			}
 			want = op->all >= 0 ? op->all : (k < op->value_len ? op->value[k] - '0' : -1);

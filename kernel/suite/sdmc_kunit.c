@@ -2,7 +2,7 @@
 /*
  * sdmc: replay sdtrace files against a real user mm under KUnit and report,
  * after every operation, what the kernel says (VMAs, pagemap bits,
- * PAGEMAP_SCAN written state). The output grammar is the contract in
+ * PAGEMAP_SCAN written and soft-dirty state). The output grammar is the contract in
  * kernel/OBSERVATIONS.md of the sdmc project (observation format 1).
  *
  * Traces come from the initramfs: /sdmc/list names one trace file per line
@@ -196,6 +196,7 @@ struct sdmc_ctx {
 	bool other_kernel;	/* trace recorded on another kernel release */
 	u64 *pm;		/* pagemap chunk */
 	unsigned long *written;	/* bitmap, SDMC_CHUNK bits */
+	unsigned long *sdscan;	/* bitmap, SDMC_CHUNK bits: PAGE_IS_SOFT_DIRTY */
 	struct page_region *vec;
 	int failures;
 };
@@ -354,7 +355,7 @@ static int sdmc_pagemap(struct sdmc_ctx *c, u64 start, unsigned long n)
 }
 
 static long sdmc_do_scan(struct sdmc_ctx *c, u64 start, u64 end, u64 flags, u64 max_pages,
-			 u64 vec_len, u64 *walk_end)
+			 u64 vec_len, u64 *walk_end, u64 category)
 {
 	struct pm_scan_arg __user *ua = (void __user *)(c->scratch + SDMC_ARGS_OFF);
 	struct pm_scan_arg a = {
@@ -365,8 +366,8 @@ static long sdmc_do_scan(struct sdmc_ctx *c, u64 start, u64 end, u64 flags, u64 
 		.vec = vec_len ? c->scratch + SDMC_VEC_OFF : 0,
 		.vec_len = vec_len,
 		.max_pages = max_pages,
-		.category_mask = PAGE_IS_WRITTEN,
-		.return_mask = PAGE_IS_WRITTEN,
+		.category_mask = category,
+		.return_mask = category,
 	};
 	long r;
 
@@ -378,15 +379,20 @@ static long sdmc_do_scan(struct sdmc_ctx *c, u64 start, u64 end, u64 flags, u64 
 	return r;
 }
 
-/* written bitmap for [start, start + n pages) */
-static int sdmc_written(struct sdmc_ctx *c, u64 start, unsigned long n)
+/*
+ * Bitmap of the pages of [start, start + n pages) that a PAGEMAP_SCAN without
+ * flags and with category_mask = return_mask = @category returns: c->written
+ * for PAGE_IS_WRITTEN, c->sdscan for PAGE_IS_SOFT_DIRTY.
+ */
+static int sdmc_scan_pages(struct sdmc_ctx *c, u64 start, unsigned long n, u64 category,
+			   unsigned long *bm)
 {
 	u64 end = start + ((u64)n << PAGE_SHIFT), pos = start, walk_end;
 	long r, i;
 
-	bitmap_zero(c->written, n);
+	bitmap_zero(bm, n);
 	while (pos < end) {
-		r = sdmc_do_scan(c, pos, end, 0, 0, SDMC_VEC_CAP, &walk_end);
+		r = sdmc_do_scan(c, pos, end, 0, 0, SDMC_VEC_CAP, &walk_end, category);
 		if (r < 0)
 			return r;
 		if (r && copy_from_user(c->vec, (void __user *)(c->scratch + SDMC_VEC_OFF),
@@ -395,8 +401,8 @@ static int sdmc_written(struct sdmc_ctx *c, u64 start, unsigned long n)
 		for (i = 0; i < r; i++) {
 			u64 a = max(c->vec[i].start, start), b = min(c->vec[i].end, end);
 
-			if (b > a && (c->vec[i].categories & PAGE_IS_WRITTEN))
-				bitmap_set(c->written, (a - start) >> PAGE_SHIFT, (b - a) >> PAGE_SHIFT);
+			if (b > a && (c->vec[i].categories & category))
+				bitmap_set(bm, (a - start) >> PAGE_SHIFT, (b - a) >> PAGE_SHIFT);
 		}
 		if (walk_end <= pos)
 			break;
@@ -405,7 +411,8 @@ static int sdmc_written(struct sdmc_ctx *c, u64 start, unsigned long n)
 	return 0;
 }
 
-static inline void sdmc_bits(u64 e, bool w, char out[8])
+/* the 7 BITS of a pg line, then the sdscan digit */
+static inline void sdmc_bits(u64 e, bool w, bool sd, char out[9])
 {
 	out[0] = (e >> 55) & 1 ? '1' : '0';
 	out[1] = (e >> 56) & 1 ? '1' : '0';
@@ -414,7 +421,8 @@ static inline void sdmc_bits(u64 e, bool w, char out[8])
 	out[4] = (e >> 62) & 1 ? '1' : '0';
 	out[5] = (e >> 63) & 1 ? '1' : '0';
 	out[6] = w ? '1' : '0';
-	out[7] = 0;
+	out[7] = sd ? '1' : '0';
+	out[8] = 0;
 }
 
 static void sdmc_print_pages(struct sdmc_ctx *c)
@@ -426,13 +434,15 @@ static void sdmc_print_pages(struct sdmc_ctx *c)
 
 		while (s < e) {
 			unsigned long n = min_t(u64, (e - s) >> PAGE_SHIFT, SDMC_CHUNK), j, run = 0;
-			char cur[8], nb[8];
+			char cur[9], nb[9];
 			u64 rs = s;
 			int r;
 
 			r = sdmc_pagemap(c, s, n);
 			if (!r)
-				r = sdmc_written(c, s, n);
+				r = sdmc_scan_pages(c, s, n, PAGE_IS_WRITTEN, c->written);
+			if (!r)
+				r = sdmc_scan_pages(c, s, n, PAGE_IS_SOFT_DIRTY, c->sdscan);
 			if (r) {
 				P("error observe 0x%llx %d", s, r);
 				KUNIT_FAIL(c->test, "cannot observe pages at 0x%llx: %d", s, r);
@@ -440,36 +450,39 @@ static void sdmc_print_pages(struct sdmc_ctx *c)
 				return;
 			}
 			for (j = 0; j < n; j++) {
-				sdmc_bits(c->pm[j], test_bit(j, c->written), nb);
-				if (run && !memcmp(nb, cur, 7)) {
+				sdmc_bits(c->pm[j], test_bit(j, c->written), test_bit(j, c->sdscan), nb);
+				if (run && !memcmp(nb, cur, 8)) {
 					run++;
 					continue;
 				}
 				if (run)
-					P("pg 0x%llx %lu %s", rs, run, cur);
-				memcpy(cur, nb, 8);
+					P("pg 0x%llx %lu %.7s sdscan=%c", rs, run, cur, cur[7]);
+				memcpy(cur, nb, 9);
 				rs = s + ((u64)j << PAGE_SHIFT);
 				run = 1;
 			}
 			if (run)
-				P("pg 0x%llx %lu %s", rs, run, cur);
+				P("pg 0x%llx %lu %.7s sdscan=%c", rs, run, cur, cur[7]);
 			s += (u64)n << PAGE_SHIFT;
 		}
 	}
 }
 
 /* page bits for one page, for `expect` */
-static int sdmc_page_state(struct sdmc_ctx *c, u64 addr, u64 *pm, bool *w)
+static int sdmc_page_state(struct sdmc_ctx *c, u64 addr, u64 *pm, bool *w, bool *sd)
 {
 	int r = sdmc_pagemap(c, addr, 1);
 
 	if (r)
 		return r;
 	*pm = c->pm[0];
-	r = sdmc_written(c, addr, 1);
+	r = sdmc_scan_pages(c, addr, 1, PAGE_IS_WRITTEN, c->written);
+	if (!r)
+		r = sdmc_scan_pages(c, addr, 1, PAGE_IS_SOFT_DIRTY, c->sdscan);
 	if (r)
 		return r;
 	*w = test_bit(0, c->written);
+	*sd = test_bit(0, c->sdscan);
 	return 0;
 }
 
@@ -493,10 +506,10 @@ static void sdmc_check_expect(struct sdmc_ctx *c, const struct sdt_op *op)
 	} else {
 		for (a = start; a < end; a += PAGE_SIZE, k++) {
 			u64 pm;
-			bool w;
+			bool w, sd;
 			int bit, want;
 
-			if (sdmc_page_state(c, a, &pm, &w)) {
+			if (sdmc_page_state(c, a, &pm, &w, &sd)) {
 				ok = false;
 				break;
 			}
@@ -504,6 +517,7 @@ static void sdmc_check_expect(struct sdmc_ctx *c, const struct sdt_op *op)
 			case SDT_F_SD: bit = (pm >> 55) & 1; break;
 			case SDT_F_PRESENT: bit = (pm >> 63) & 1; break;
 			case SDT_F_SWAPPED: bit = (pm >> 62) & 1; break;
+			case SDT_F_SDSCAN: bit = sd; break;
 			default: bit = w; break;
 			}
 			want = op->all >= 0 ? op->all : (k < op->value_len ? op->value[k] - '0' : -1);
@@ -719,7 +733,8 @@ static long sdmc_scan_op(struct sdmc_ctx *c, const struct sdt_op *op)
 		c->failures++;
 		return -E2BIG;
 	}
-	return sdmc_do_scan(c, op->addr, op->addr + op->len, flags, op->max_pages, vec_len, NULL);
+	return sdmc_do_scan(c, op->addr, op->addr + op->len, flags, op->max_pages, vec_len, NULL,
+			    PAGE_IS_WRITTEN);
 }
 
 static long sdmc_uffd_ioctl(struct sdmc_ctx *c, unsigned int cmd, const void *arg, size_t sz)
@@ -994,8 +1009,9 @@ static void sdmc_replay(struct kunit *test)
 	}
 	c->pm = kvmalloc_array(SDMC_CHUNK, sizeof(u64), GFP_KERNEL);
 	c->written = bitmap_zalloc(SDMC_CHUNK, GFP_KERNEL);
+	c->sdscan = bitmap_zalloc(SDMC_CHUNK, GFP_KERNEL);
 	c->vec = kvmalloc_array(SDMC_VEC_CAP, sizeof(struct page_region), GFP_KERNEL);
-	if (!c->pm || !c->written || !c->vec)
+	if (!c->pm || !c->written || !c->sdscan || !c->vec)
 		goto nomem;
 
 	/* pass 2: replay */
@@ -1044,6 +1060,7 @@ out:
 	}
 	kvfree(c->pm);
 	bitmap_free(c->written);
+	bitmap_free(c->sdscan);
 	kvfree(c->vec);
 	kvfree(c->ranges);
 	vfree(buf);

@@ -112,6 +112,11 @@ class kernel {
   // as soft_dirty_pages in 6.12 and every design, but in a VM_PFNMAP VMA (the scan skips it,
   // pagemap reads VM_SOFTDIRTY there) and under the mutants of pagemap_pte_hole's past.
   pset scan_soft_dirty_pages(pfn_t start, pfn_t end) const;
+  // The two parts both answers are made of, added to `out`: a VMA's own (VM_SOFTDIRTY, or the
+  // policy's per-page state) over [s,e) inside it, with `at` as the insertion hint; and the
+  // soft-dirty PTEs of [start,end).
+  void add_vma_soft_dirty(pset& out, pset::iterator& at, const vma_ref& vma, pfn_t s, pfn_t e) const;
+  void add_pte_soft_dirty(pset& out, pfn_t start, pfn_t end) const;
   // Pages of [start,end) by PTE state.
   pset present_pages(pfn_t start, pfn_t end, bool data_only = false) const;
   pset swapped_pages(pfn_t start, pfn_t end, bool real_swap_only = false) const;

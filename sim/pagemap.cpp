@@ -84,19 +84,33 @@ pagemap_entry kernel::pagemap(pfn_t pfn) const {
   return e;
 }
 
+namespace {
+// The union of a VMA part and a PTE part, without the set algebra when one is empty.
+pset unite(pset&& a, pset&& b) { return a.empty() ? std::move(b) : b.empty() ? std::move(a) : a + b; }
+}  // namespace
+
+void kernel::add_vma_soft_dirty(pset& out, pset::iterator& at, const vma_ref& vma, pfn_t s,
+                                pfn_t e) const {
+  if (pol_.has_page_granular_state()) {
+    for (const auto& iv : pol_.vma_dirty_pages(mm, vma) & prange(s, e)) at = out.add(at, iv);
+  } else if (pol_.vma_reports_dirty(mm, vma, vma.vm_start)) {
+    at = out.add(at, prange(s, e));
+  }
+}
+
+void kernel::add_pte_soft_dirty(pset& out, pfn_t start, pfn_t end) const {
+  auto at = out.end();
+  mm.for_each_pte(start, end, [&](pfn_t s, pfn_t e, const pte_t& p) {
+    if (p.soft_dirty) at = out.add(at, prange(s, e));
+  });
+}
+
 pset kernel::vma_soft_dirty_pages(pfn_t start, pfn_t end) const {
   // The VMA's part of bit 55 (fs/proc/task_mmu.c:pte_to_pagemap_entry and pagemap_pte_hole):
   // VM_SOFTDIRTY, or the policy's own per-page state; addresses outside every VMA read 0.
   pset vmas;
   if (pol_.emulates_soft_dirty_with_uffd_wp()) return vmas;  // bit 55 := PAGE_IS_WRITTEN
   auto at = vmas.end();
-  auto add_vma = [&](const vma_ref& vma, pfn_t s, pfn_t e) {
-    if (pol_.has_page_granular_state()) {
-      for (const auto& iv : pol_.vma_dirty_pages(mm, vma) & prange(s, e)) at = vmas.add(at, iv);
-    } else if (pol_.vma_reports_dirty(mm, vma, vma.vm_start)) {
-      at = vmas.add(at, prange(s, e));
-    }
-  };
   // mutant gap_uses_next_vma_flag: before 62c98294410d pagemap_pte_hole reported an unmapped
   // gap with the VM_SOFTDIRTY of find_vma(addr), the next VMA above it.
   const bool gap_bug = mm.bug == mutant::gap_uses_next_vma_flag;
@@ -112,10 +126,10 @@ pset kernel::vma_soft_dirty_pages(pfn_t start, pfn_t end) const {
       // mutant pte_hole_ignores_vma: before v3.17 pagemap_pte_hole reported a range without a
       // page table as not present and clean, whatever VM_SOFTDIRTY said.
       mm.for_each_table_run(s, e, [&](pfn_t a, pfn_t b, bool table) {
-        if (table) add_vma(vma, a, b);
+        if (table) add_vma_soft_dirty(vmas, at, vma, a, b);
       });
     } else {
-      add_vma(vma, s, e);
+      add_vma_soft_dirty(vmas, at, vma, s, e);
     }
   });
   if (gap_bug && covered < end)
@@ -125,12 +139,9 @@ pset kernel::vma_soft_dirty_pages(pfn_t start, pfn_t end) const {
 
 pset kernel::soft_dirty_pages(pfn_t start, pfn_t end) const {
   if (pol_.emulates_soft_dirty_with_uffd_wp()) return written_pages(start, end);
-  pset vmas = vma_soft_dirty_pages(start, end), ptes;
-  auto pat = ptes.end();
-  mm.for_each_pte(start, end, [&](pfn_t s, pfn_t e, const pte_t& p) {
-    if (p.soft_dirty) pat = ptes.add(pat, prange(s, e));
-  });
-  return vmas.empty() ? ptes : ptes.empty() ? vmas : vmas + ptes;
+  pset ptes;
+  add_pte_soft_dirty(ptes, start, end);
+  return unite(vma_soft_dirty_pages(start, end), std::move(ptes));
 }
 
 pset kernel::scan_soft_dirty_pages(pfn_t start, pfn_t end) const {
@@ -151,22 +162,16 @@ pset kernel::scan_soft_dirty_pages(pfn_t start, pfn_t end) const {
   // mutants do not reach the scan, which has its own hole callback (6.7), written after both
   // fixes.
   pset vmas, ptes;
-  auto vat = vmas.end(), pat = ptes.end();
+  auto vat = vmas.end();
   mm.for_each_vma(start, end, [&](const vma_ref& vma) {
     // pagemap_scan_test_walk skips a VM_PFNMAP VMA, which pagemap reads VM_SOFTDIRTY in: the one
     // place 6.12's two answers part ([vvar], docs/findings.md). No trace makes such a VMA.
     if (vma.v.vm_flags & VM_PFNMAP) return;
     const pfn_t s = std::max(start, vma.vm_start), e = std::min(end, vma.vm_end);
-    if (pol_.has_page_granular_state()) {
-      for (const auto& iv : pol_.vma_dirty_pages(mm, vma) & prange(s, e)) vat = vmas.add(vat, iv);
-    } else if (pol_.vma_reports_dirty(mm, vma, vma.vm_start)) {
-      vat = vmas.add(vat, prange(s, e));
-    }
-    mm.for_each_pte(s, e, [&](pfn_t a, pfn_t b, const pte_t& p) {
-      if (p.soft_dirty) pat = ptes.add(pat, prange(a, b));
-    });
+    add_vma_soft_dirty(vmas, vat, vma, s, e);
+    add_pte_soft_dirty(ptes, s, e);
   });
-  return vmas.empty() ? ptes : ptes.empty() ? vmas : vmas + ptes;
+  return unite(std::move(vmas), std::move(ptes));
 }
 
 Result kernel::pagemap_scan(const trace::Scan& op) {

@@ -129,7 +129,11 @@ static int64_t do_scan(uint64_t start, uint64_t end, uint64_t flags, uint64_t ma
 }
 
 /* out[i] = 1 for the pages of [s, s + n pages) that a PAGEMAP_SCAN without flags
- * and with category_mask = return_mask = category returns */
+ * and with category_mask = return_mask = category returns. One scan per category on
+ * purpose: category_mask = return_mask = PAGE_IS_WRITTEN alone selects
+ * fs/proc/task_mmu.c:pagemap_scan_pmd_entry's fast path (what consumers such as CRIU ask,
+ * and which reports a pte_none page as written); any other mask, e.g. one scan with
+ * category_anyof_mask = WRITTEN | SOFT_DIRTY, takes pagemap_page_category, which does not. */
 static int scan_pages(uint64_t s, unsigned long n, uint64_t category, unsigned char *out)
 {
 	uint64_t end = s + n * PS, pos = s, we;

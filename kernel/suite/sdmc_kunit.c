@@ -382,7 +382,10 @@ static long sdmc_do_scan(struct sdmc_ctx *c, u64 start, u64 end, u64 flags, u64 
 /*
  * Bitmap of the pages of [start, start + n pages) that a PAGEMAP_SCAN without
  * flags and with category_mask = return_mask = @category returns: c->written
- * for PAGE_IS_WRITTEN, c->sdscan for PAGE_IS_SOFT_DIRTY.
+ * for PAGE_IS_WRITTEN, c->sdscan for PAGE_IS_SOFT_DIRTY. One scan per category on
+ * purpose: PAGE_IS_WRITTEN alone selects pagemap_scan_pmd_entry's fast path (what
+ * consumers ask; it reports a pte_none page as written), any other mask (one scan with
+ * category_anyof_mask = both) takes pagemap_page_category, which does not.
  */
 static int sdmc_scan_pages(struct sdmc_ctx *c, u64 start, unsigned long n, u64 category,
 			   unsigned long *bm)

@@ -35,6 +35,14 @@ using segments = boost::container::small_vector<seg<V>, N>;
 // The index of the first segment that ends after x (the ICL lower_bound of [x, x+1)).
 template <class Vec>
 std::size_t lower(const Vec& s, pfn_t x) {
+  // A few segments (the explorer's windows): counting those that end at or before x is the
+  // same index (they are sorted and disjoint) without the binary search's unpredictable
+  // branches.
+  if (s.size() <= 8) {
+    std::size_t i = 0;
+    for (const auto& g : s) i += g.end <= x;
+    return i;
+  }
   return std::size_t(std::partition_point(s.begin(), s.end(),
                                           [x](const auto& g) { return g.end <= x; }) -
                      s.begin());

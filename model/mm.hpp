@@ -276,7 +276,10 @@ class mm_struct {
   }
 
   // --- memory files -----------------------------------------------------------------------
-  std::vector<memfile> files;  // file_id i is files[i-1]
+  // file_id i is files[i-1]. Inline for the first two: the explorer copies an mm_struct per
+  // transition, and its windows hold at most a few files.
+  using memfiles = boost::container::small_vector<memfile, 2>;
+  memfiles files;
   memfile& file(file_id f) { return files.at(f - 1); }
   const memfile& file(file_id f) const { return files.at(f - 1); }
   file_id add_file(memfile f) { files.push_back(std::move(f)); return file_id(files.size()); }

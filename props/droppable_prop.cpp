@@ -163,7 +163,7 @@ struct config {
 struct snapshot {
   std::vector<pagemap_entry> pages;  // the window
   std::vector<vma_ref> vmas;
-  std::vector<memfile> files;
+  mm_struct::memfiles files;
 };
 
 bool same_vmas(const std::vector<vma_ref>& a, const std::vector<vma_ref>& b) {

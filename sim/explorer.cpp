@@ -173,7 +173,7 @@ class fingerprint_set {
 struct level_keys {
   std::string bytes;
   std::vector<std::size_t> ends;
-  void add(const std::string& k) {
+  void add(std::string_view k) {
     bytes += k;
     ends.push_back(bytes.size());
   }
@@ -389,6 +389,7 @@ explore_result explore(const policy& pol, const explore_options& opt,
   std::vector<std::uint16_t> via;     // the alphabet index that reached it
   level_keys cur, next;
   std::string buf;
+  std::vector<char> kbuf[2];  // the two children's keys (see below)
 
   auto path_to = [&](std::uint64_t s) {
     std::vector<Line> ops;
@@ -453,7 +454,7 @@ explore_result explore(const policy& pol, const explore_options& opt,
       // children are alive at a time, the one being built and the one being inserted.
       std::optional<kernel> kid[2];
       std::optional<oracle> ghost[2];
-      std::string key[2];
+      std::string_view key[2];  // in kbuf[0], kbuf[1]
       fingerprint128 fp[2];
       // Inserts child `a`; true when the search must stop.
       auto settle = [&](std::size_t a) {
@@ -474,7 +475,7 @@ explore_result explore(const policy& pol, const explore_options& opt,
         kid[c]->obs = &*ghost[c];
         apply_op(*kid[c], alphabet[a]);
         ++res.transitions;
-        encode_state(*kid[c], *ghost[c], w, key[c]);
+        key[c] = encode_state(*kid[c], *ghost[c], w, kbuf[c]);
         fp[c] = fingerprint(key[c]);
         seen.prefetch(fp[c]);
         if (a && settle(a - 1)) {

@@ -12,15 +12,28 @@ namespace {
 constexpr unsigned H_UFFD_CTX = 1, H_SWAP = 2, H_CLEARED = 4, H_WP_TRACKING = 8, H_TABLE = 16;
 constexpr unsigned V_FILE_RO = 1, V_PAGE_PROT_WRITE = 2;
 
-// Writes through a raw pointer into a per-thread scratch buffer (callers reserve room for each
-// part first); finish() copies the key out.
-struct writer {
+// The byte encodings, for any sink with u8().
+template <class Self>
+struct encodings {
+  void varint(std::uint64_t v) {
+    Self& s = static_cast<Self&>(*this);
+    while (v >= 0x80) {
+      s.u8(unsigned(v | 0x80));
+      v >>= 7;
+    }
+    s.u8(unsigned(v));
+  }
+  void zigzag(std::int64_t v) { varint((std::uint64_t(v) << 1) ^ std::uint64_t(v >> 63)); }
+};
+
+// Writes through a raw pointer into a buffer whose size is its capacity (callers reserve room
+// for each part first).
+struct writer : encodings<writer> {
   std::vector<char>& buf;
   char* p;
-  writer() : buf(scratch()) { p = buf.data(); }
-  static std::vector<char>& scratch() {
-    thread_local std::vector<char> b(1024);
-    return b;
+  explicit writer(std::vector<char>& b) : buf(b) {
+    if (buf.size() < 1024) buf.resize(1024);
+    p = buf.data();
   }
   void reserve(std::size_t n) {
     if (std::size_t(buf.data() + buf.size() - p) < n) [[unlikely]] grow(n);
@@ -31,19 +44,20 @@ struct writer {
     p = buf.data() + at;
   }
   void u8(unsigned v) { *p++ = char(v); }
-  void varint(std::uint64_t v) {
-    while (v >= 0x80) {
-      *p++ = char(v | 0x80);
-      v >>= 7;
-    }
-    *p++ = char(v);
-  }
-  void zigzag(std::int64_t v) { varint((std::uint64_t(v) << 1) ^ std::uint64_t(v >> 63)); }
   void bytes(const char* b, std::size_t n) {
     std::memcpy(p, b, n);
     p += n;
   }
-  void finish(std::string& out) { out.assign(buf.data(), std::size_t(p - buf.data())); }
+  std::string_view view() const { return {buf.data(), std::size_t(p - buf.data())}; }
+};
+
+// A local copy of writer::p for a run of short writes: a store through `char*` may alias
+// anything, so writing through writer::p itself makes the compiler store and reload it around
+// every byte; a local whose address is never taken stays in a register.
+struct cursor : encodings<cursor> {
+  char* p;
+  explicit cursor(char* at) : p(at) {}
+  void u8(unsigned v) { *p++ = char(v); }
 };
 
 struct reader {
@@ -94,13 +108,16 @@ pte_t pte_from_bits(unsigned b) {
 }
 
 // A set of window pages as a bitmap of ceil(pages/8) bytes.
+// Bit p of the map is byte p / 8, bit p % 8; built in a register (encode_state takes windows
+// of at most 63 pages, the explorer's have at most 16).
 void put_bitmap(writer& out, const pset& s, const state_window& w, const char* what) {
   const std::size_t bytes = (w.pages + 7) / 8;
-  std::memset(out.p, 0, bytes);
+  std::uint64_t bits = 0;
   for (const prange& iv : s) {
     if (iv.lower() < w.base || iv.upper() > w.base + w.pages) outside(what, iv.lower(), iv.upper(), w);
-    for (pfn_t p = iv.lower() - w.base; p < iv.upper() - w.base; ++p) out.p[p / 8] |= char(1 << (p % 8));
+    bits |= ((std::uint64_t(1) << (iv.upper() - iv.lower())) - 1) << (iv.lower() - w.base);
   }
+  for (std::size_t b = 0; b < bytes; ++b) out.p[b] = char(bits >> (8 * b));
   out.p += bytes;
 }
 
@@ -156,10 +173,17 @@ struct renamer {
 
 }  // namespace
 
-void encode_state(const kernel& k, const oracle& o, const state_window& w, std::string& out_s) {
+void encode_state(const kernel& k, const oracle& o, const state_window& w, std::string& out) {
+  thread_local std::vector<char> scratch;
+  out.assign(encode_state(k, o, w, scratch));
+}
+
+std::string_view encode_state(const kernel& k, const oracle& o, const state_window& w,
+                              std::vector<char>& buf) {
   const mm_struct& mm = k.mm;
-  writer out;
+  writer out(buf);
   if (mm.start_brk) throw codec_error("a brk heap is not part of the explorer's state");
+  if (w.pages > 63) throw codec_error("a window of more than 63 pages (the bitmaps are built in a 64-bit word)");
 
   const pfn_t wb = w.base, we = w.base + w.pages;
   // The window lies inside one 2 MiB span (the explorer checks it): one bit says whether its
@@ -223,10 +247,11 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
     const pfn_t lo = ref.vm_start, hi = ref.vm_end;
     if (lo < wb || hi > we) outside("a VMA", lo, hi, w);
     const vma_value& v = ref.v;
-    out.reserve(32);
-    out.u8(unsigned(lo - wb));
-    out.u8(unsigned(hi - wb));
-    out.varint(v.vm_flags);
+    out.reserve(32);  // at most 2 + 10 + 3 + 10 + 2 bytes
+    cursor r(out.p);
+    r.u8(unsigned(lo - wb));
+    r.u8(unsigned(hi - wb));
+    r.varint(v.vm_flags);
     if (v.file) {
       if (v.file > mm.files.size()) throw codec_error("a VMA maps a file that does not exist");
       if (!file_canon[v.file]) {
@@ -234,27 +259,31 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
         file_canon[v.file] = ncanon;
       }
     }
-    out.u8(v.file ? file_canon[v.file] : 0);
-    out.u8((v.file_ro ? V_FILE_RO : 0u) | (v.page_prot_write ? V_PAGE_PROT_WRITE : 0u));
-    out.u8(anon(v.anon_vma).first);
+    r.u8(v.file ? file_canon[v.file] : 0);
+    r.u8((v.file_ro ? V_FILE_RO : 0u) | (v.page_prot_write ? V_PAGE_PROT_WRITE : 0u));
+    r.u8(anon(v.anon_vma).first);
     // Anonymous pgoff follows addresses (relative to the window), a file's is an index.
     const std::int64_t pgoff = std::int64_t(lo) + v.pgoff_delta;
-    out.zigzag(v.file ? pgoff : pgoff - std::int64_t(wb));
+    r.zigzag(v.file ? pgoff : pgoff - std::int64_t(wb));
     auto [id, first] = ids(v.vma_id);
-    out.u8(id);
-    if (first) {
+    r.u8(id);
+    if (first && mm.non_sd_regs.empty()) r.u8(0);  // no node list (every design but granular)
+    out.p = r.p;
+    if (first && !mm.non_sd_regs.empty()) {
       // The granular design's clean sub-ranges, keyed by vma_id: written once per identity.
       auto it = mm.non_sd_regs.find(v.vma_id);
       if (it == mm.non_sd_regs.end()) {
+        out.reserve(1);
         out.u8(0);
       } else {
         if (it->second.size() > 254) throw codec_error("more than 254 non_sd_reg nodes in a VMA");
         out.reserve(1 + 2 * it->second.size());
         out.u8(unsigned(it->second.size() + 1));
-        for (const non_sd_reg& r : it->second) {
-          if (r.start < wb || r.end > we || r.start > r.end) outside("a non_sd_reg node", r.start, r.end, w);
-          out.u8(unsigned(r.start - wb));
-          out.u8(unsigned(r.end - wb));
+        for (const non_sd_reg& node : it->second) {
+          if (node.start < wb || node.end > we || node.start > node.end)
+            outside("a non_sd_reg node", node.start, node.end, w);
+          out.u8(unsigned(node.start - wb));
+          out.u8(unsigned(node.end - wb));
         }
       }
     }
@@ -277,7 +306,7 @@ void encode_state(const kernel& k, const oracle& o, const state_window& w, std::
     put_intervals(out, m.swapped);
     put_intervals(out, m.written);
   }
-  out.finish(out_s);
+  return out.view();
 }
 
 void decode_state(std::string_view key, const state_window& w, kernel& k, oracle& o) {

@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sim/kernel.hpp"
 #include "sim/oracle.hpp"
@@ -43,6 +44,10 @@ struct codec_error : std::runtime_error {
 
 // Writes the canonical encoding of (k, o) into `out` (cleared first; its capacity is reused).
 void encode_state(const kernel& k, const oracle& o, const state_window& w, std::string& out);
+// The same key written into `buf` (grown as needed: its size is a capacity, reused from call
+// to call), as a view valid until `buf` changes. The explorer's per-transition path.
+std::string_view encode_state(const kernel& k, const oracle& o, const state_window& w,
+                              std::vector<char>& buf);
 
 // Restores an encoded state into a freshly constructed kernel `k` (with the run's policy) and
 // a fresh oracle `o`; k.obs is left for the caller. encode_state(decode_state(x)) == x.

@@ -138,10 +138,11 @@ int run(const explore_args& a) {
     fmt::print("  depth {}: {} new state{}\n", d, grouped(r.states_at_depth[d]),
                r.states_at_depth[d] == 1 ? "" : "s");
   const double secs = std::max(r.cpu_seconds, 1e-9);
-  fmt::print("distinct states: {}; transitions: {}; {:.2f} s ({:.2f} s CPU); per CPU second {} "
-             "states, {} transitions; longest state key {} bytes (128-bit fingerprints in the "
-             "visited set)\n",
-             grouped(r.states), grouped(r.transitions), r.seconds, r.cpu_seconds,
+  fmt::print("distinct states: {}; transitions: {} ({} back to their own state); {:.2f} s "
+             "({:.2f} s CPU); per CPU second {} states, {} transitions; longest state key {} "
+             "bytes (128-bit fingerprints in the visited set)\n",
+             grouped(r.states), grouped(r.transitions), grouped(r.self_loops), r.seconds,
+             r.cpu_seconds,
              grouped(std::uint64_t(double(r.states) / secs)),
              grouped(std::uint64_t(double(r.transitions) / secs)), r.key_bytes_max);
   if (r.complete)

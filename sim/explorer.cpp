@@ -450,6 +450,7 @@ explore_result explore(const policy& pol, const explore_options& opt,
       kernel pk(pol, opt.swap);
       oracle po;
       decode_state(cur.at(i), w, pk, po);
+      const fingerprint128 self = fingerprint(cur.at(i));
       // Each child's visited-set slot is prefetched while the next child is computed: two
       // children are alive at a time, the one being built and the one being inserted.
       std::optional<kernel> kid[2];
@@ -477,6 +478,7 @@ explore_result explore(const policy& pol, const explore_options& opt,
         ++res.transitions;
         key[c] = encode_state(*kid[c], *ghost[c], w, kbuf[c]);
         fp[c] = fingerprint(key[c]);
+        res.self_loops += fp[c] == self;
         seen.prefetch(fp[c]);
         if (a && settle(a - 1)) {
           res.states_at_depth.push_back(found);

@@ -78,6 +78,7 @@ struct explore_progress {
 struct explore_result {
   std::uint64_t states = 0;          // distinct states (the initial one included)
   std::uint64_t transitions = 0;     // operations applied
+  std::uint64_t self_loops = 0;      // ... of which led back to the state they were applied in
   std::vector<std::uint64_t> states_at_depth;  // new distinct states per depth
   unsigned depth_done = 0;           // every state up to this depth was generated and checked
   bool complete = false;             // the whole bound was explored (no violation, no max_states)

@@ -226,6 +226,9 @@ TEST(Explorer, OnePageMmapWriteClearRefsHasNineStates) {
   //  nothing new after: every mmap gives S1 or S5 (the old PTE, anon_vma and table go),
   //  S6 + write is S7 (do_wp_page reuses the page: writable, dirty, soft-dirty), every
   //  clear_refs after a store gives S6, and S7 + clear_refs, S8 + clear_refs are S6.
+  // Back to their own state (10): write in S0 and S2 (SIGSEGV); mmap in S1 and S5 (an equal
+  // VMA); write in S3, S7 and S8 (the PTE is writable, dirty and soft-dirty already: no
+  // fault); clear_refs in S2, S4 and S6 (nothing left to clear).
   auto pol = make_policy("upstream-6.12");
   explore_options o;
   o.pages = 1;
@@ -235,6 +238,7 @@ TEST(Explorer, OnePageMmapWriteClearRefsHasNineStates) {
   explore_result r = explore(*pol, o);
   EXPECT_EQ(r.states, 9u);
   EXPECT_EQ(r.transitions, 27u);  // 9 states x 3 operations, each state expanded once
+  EXPECT_EQ(r.self_loops, 10u);
   EXPECT_EQ(r.states_at_depth, (std::vector<std::uint64_t>{1, 2, 3, 3, 0}));
   EXPECT_TRUE(r.complete);
   EXPECT_FALSE(r.violation);

@@ -93,6 +93,22 @@ void BM_Transition_CopyApply(benchmark::State& state) {
 }
 BENCHMARK(BM_Transition_CopyApply);
 
+// Copy and apply per operation of the 3-page default alphabet (the label names it), on the
+// same state: which rules cost what. BM_Transition_Copy is the part every one of them shares.
+void BM_Transition_CopyApplyEach(benchmark::State& state) {
+  fixture f;
+  const std::vector<trace::Line> ops = make_alphabet(explore_options{});
+  const trace::Line& op = ops.at(std::size_t(state.range(0)));
+  for (auto _ : state) {
+    kernel k(f.k);
+    oracle o(f.o);
+    k.obs = &o;
+    benchmark::DoNotOptimize(apply_op(k, op));
+  }
+  state.SetLabel(trace::format_line(op));
+}
+BENCHMARK(BM_Transition_CopyApplyEach)->DenseRange(0, 100)->MinTime(0.05);
+
 // Into a reused buffer, as the explorer encodes every child.
 void BM_Transition_Encode(benchmark::State& state) {
   fixture f;

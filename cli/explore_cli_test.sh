@@ -47,4 +47,8 @@ expect_2 "no-such-policy" explore --policy no-such-policy --depth 1
 expect_2 "no-such-bug" explore --mutant no-such-bug --depth 1
 expect_2 "--pages" explore --pages 17 --depth 1
 expect_2 "no-such-bug" replay --mutant no-such-bug "$f"
+# A finding whose counterexample cannot be written is an error, not a silent success.
+: > "$out/not-a-dir"
+expect_2 "cannot write $out/not-a-dir/explore-upstream-6.12-lost-new-mapping.sdt" \
+  explore --policy upstream-6.12 --pages 2 --depth 4 --quiet --out "$out/not-a-dir"
 echo "explore_cli: all checks passed"

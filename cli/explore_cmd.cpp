@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -63,17 +65,19 @@ std::string report(const explore_args& a, const explore_options& o, const policy
   std::error_code ec;
   fs::create_directories(a.out, ec);
   const fs::path file = fs::path(a.out) / (stem + ".sdt");
+  errno = 0;
   std::ofstream f(file);
   f << "# " << command_line(a, o) << "\n# a shortest trace to a " << c.what << ": " << c.detail
     << "\n# reproduce: sdmc replay --policy " << a.policy
     << (a.mutant_name.empty() ? "" : " --mutant " + a.mutant_name)
     << (a.droppable == "swapbacked" ? "" : " --droppable " + a.droppable) << " " << file.string() << "\n"
     << trace::write(t);
+  f.close();
   if (!f) {
-    fmt::print(stderr, "sdmc explore: cannot write {}\n", file.string());
+    fmt::print(stderr, "sdmc explore: cannot write {}: {}\n", file.string(),
+               ec ? ec.message() : errno ? std::strerror(errno) : "write failed");
     return "";
   }
-  f.close();
   fmt::print("  written to {}\n", file.string());
   storyboard_beside(file.string(), a.policy, "explore");
   return file.string();
@@ -152,10 +156,15 @@ int run(const explore_args& a) {
                r.depth_done);
 
   std::string stem = "explore-" + a.policy + (a.mutant_name.empty() ? "" : "-" + a.mutant_name);
+  // A counterexample that could not be written is an error (exit 2) even where the search
+  // itself succeeded: the finding would be lost.
+  bool unwritten = false;
   if (r.false_negative)
-    report(a, o, *pol, *r.false_negative, "finding (the design's own bug)", stem + "-false-negative");
+    unwritten |= report(a, o, *pol, *r.false_negative, "finding (the design's own bug)",
+                        stem + "-false-negative").empty();
   if (r.lost_new_mapping)
-    report(a, o, *pol, *r.lost_new_mapping, "finding (the design's own bug)", stem + "-lost-new-mapping");
+    unwritten |= report(a, o, *pol, *r.lost_new_mapping, "finding (the design's own bug)",
+                        stem + "-lost-new-mapping").empty();
   if (r.finding_states)
     fmt::print("{} distinct state{} with a finding under {}\n", grouped(r.finding_states),
                r.finding_states == 1 ? "" : "s", a.policy);
@@ -164,7 +173,7 @@ int run(const explore_args& a) {
     return 1;
   }
   fmt::print("no violation\n");
-  return 0;
+  return unwritten ? 2 : 0;
 }
 }  // namespace
 

@@ -14,9 +14,8 @@ constexpr unsigned SPAN_SHIFT = PMD_SHIFT - PAGE_SHIFT;
 
 std::optional<vma_ref> mm_struct::find_vma(pfn_t pfn) const {
   if (flat_) {
-    const std::size_t i = flat::lower(fvmas_, pfn);
-    if (i == fvmas_.size() || fvmas_[i].start > pfn) return std::nullopt;
-    return to_ref(fvmas_[i]);
+    if (const auto* g = flat::find(fvmas_, pfn)) return to_ref(*g);
+    return std::nullopt;
   }
   auto it = vmas_.find(pfn);
   if (it == vmas_.end()) return std::nullopt;

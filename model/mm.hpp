@@ -130,9 +130,7 @@ class mm_struct {
     if (flat_) {
       const std::size_t i = flat::lower(fvmas_, at);
       if (i == fvmas_.size() || fvmas_[i].start >= at) return false;
-      vma_ref lo{fvmas_[i].start, at, fvmas_[i].v}, hi{at, fvmas_[i].end, fvmas_[i].v};
-      (new_below ? lo : hi).v.vma_id = new_vma_id();
-      hook(lo, hi);
+      auto [lo, hi] = halves(fvmas_[i].start, fvmas_[i].end, fvmas_[i].v, at, new_below, hook);
       fvmas_[i] = {lo.vm_start, lo.vm_end, lo.v};
       fvmas_.insert(fvmas_.begin() + std::ptrdiff_t(i) + 1, {hi.vm_start, hi.vm_end, hi.v});
       grown();
@@ -140,9 +138,7 @@ class mm_struct {
     }
     auto it = vmas_.lower_bound(prange(at, at + 1));  // the segment containing `at`, if any
     if (it == vmas_.end() || it->first.lower() >= at) return false;
-    vma_ref lo{it->first.lower(), at, it->second}, hi{at, it->first.upper(), it->second};
-    (new_below ? lo : hi).v.vma_id = new_vma_id();
-    hook(lo, hi);
+    auto [lo, hi] = halves(it->first.lower(), it->first.upper(), it->second, at, new_below, hook);
     // Shrink the existing segment in place (its order among the keys is unchanged) and insert
     // the upper part right after it: one lookup and one hinted insertion.
     const_cast<prange&>(it->first) = prange(lo.vm_start, lo.vm_end);
@@ -298,6 +294,16 @@ class mm_struct {
 
  private:
   static vma_ref to_ref(const flat::seg<vma_value>& g) { return vma_ref{g.start, g.end, g.v}; }
+  // split_vma's two halves of [vm_start, vm_end) at `at`, whichever store holds the VMA: the
+  // value copied to both (vm_area_dup), a fresh vma_id for the new one, then the hook.
+  template <class Hook>
+  std::pair<vma_ref, vma_ref> halves(pfn_t vm_start, pfn_t vm_end, const vma_value& v, pfn_t at,
+                                     bool new_below, Hook& hook) {
+    vma_ref lo{vm_start, at, v}, hi{at, vm_end, v};
+    (new_below ? lo : hi).v.vma_id = new_vma_id();
+    hook(lo, hi);
+    return {lo, hi};
+  }
   // After a flat vector grew: past flat_limit, everything moves to the trees.
   void grown() {
     if (fvmas_.size() > limit_ || fptes_.size() > limit_ || ftables_.size() > limit_) to_trees();

@@ -25,7 +25,7 @@ while read -r m policy pages extra; do
 done <<T
 new-vma-not-soft-dirty sticky 1
 pte-hole-ignores-vma sticky 1
-gap-uses-next-vma-flag sticky 2 --unmapped-clean
+gap-uses-next-vma-flag sticky 2
 no-writenotify-after-clear sticky 1
 can-change-pte-writable-inverted sticky 1
 swap-loses-soft-dirty sticky 1

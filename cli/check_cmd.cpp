@@ -1,8 +1,8 @@
 // sdmc check [--policy P]... [--cases N] [--seed S] [--ops N] [--out DIR] [--mutant NAME] [--json]
 //
 // The property campaign for every design, side by side: random traces from the shared
-// generator, each replayed under each policy with the ghost oracle judged after every
-// operation. Prints the comparison table reviewers asked for, and writes every violation,
+// generator, each replayed under each policy with the ghost oracle and the structural
+// invariants (sim/invariants.hpp) judged after every operation. Prints the comparison table reviewers asked for, and writes every violation,
 // shrunk, as an sdtrace file. A false negative or lost new mapping under upstream-6.12 is a
 // finding (the kernel's bug, with the fix that addresses it); under any other design it is an
 // error: exit 1.
@@ -25,6 +25,7 @@
 #include "sim/campaign.hpp"
 #include "sim/explorer.hpp"
 #include "sim/generator.hpp"
+#include "sim/invariants.hpp"
 #include "sim/metrics.hpp"
 #include "traces/sdtrace.hpp"
 
@@ -51,11 +52,15 @@ struct policy_result {
   explore_result explored;                              // the bounded exhaustive search
 };
 
+// Checked after every operation of every case, beside soundness: the structural invariants of
+// the properties (sim/invariants.hpp; write tracking only where the design promises it).
+const state_check invariants = [](const kernel& k, const oracle&) { return check_invariants(k); };
+
 // The upstream fix that removes a counterexample found under upstream-6.12, if the model of
 // that fix (the sticky policy) no longer shows it.
 std::string upstream_fix(const trace::Trace& t, mutant bug) {
   auto sticky = make_policy("sticky");
-  if (!first_violation(t, *sticky, bug))
+  if (!first_violation(t, *sticky, bug, invariants))
     return "fixed by bf14d4a05387 \"mm: propagate VM_SOFTDIRTY on merge\" (Nov 2025; the "
            "sticky policy)";
   return "not fixed by the November 2025 merge fix (the sticky policy shows it too)";
@@ -109,11 +114,11 @@ int run(const check_args& a) {
       const trace::Trace t = generate_trace(o);
       res.m += measure(t, pol, bug);
       ++res.cases;
-      if (auto v = first_violation(t, pol, bug)) {
+      if (auto v = first_violation(t, pol, bug, invariants)) {
         if (res.violations[v->what]++ == 0) {
           // Only the first case of each kind is shrunk and written: the rest repeat it.
-          trace::Trace small = shrink(t, pol, v->what, bug);
-          auto sv = first_violation(small, pol, bug);
+          trace::Trace small = shrink(t, pol, v->what, bug, invariants);
+          auto sv = first_violation(small, pol, bug, invariants);
           std::string note = baseline ? upstream_fix(small, bug) : "";
           std::string file = write_counterexample(a, names[p], sv ? *sv : *v, seed, small, note);
           res.files.push_back(file);

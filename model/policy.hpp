@@ -75,7 +75,7 @@ class policy {
   virtual vm_flags_t proposed_new_flags(const mm_struct& mm, vm_flags_t flags) const { return flags; }
   // Does clear_refs, after clearing, try to merge every VMA with its neighbours?
   virtual bool remerge_after_clear_refs() const { return false; }
-  // Does the design promise the rule that keeps writes tracked (props/invariants.hpp): every
+  // Does the design promise the rule that keeps writes tracked (sim/invariants.hpp): every
   // page it reports clean has its present PTE write-protected or soft-dirty, and no tracked
   // shared-writable VMA has a writable vm_page_prot? upstream-6.12 breaks it by design (its
   // merges drop VM_SOFTDIRTY without write-protecting, semantics 2.4).

@@ -2,7 +2,7 @@
 // state that breaks it (made by hand, or by a mutant of the catalogue).
 #include <gtest/gtest.h>
 
-#include "props/invariants.hpp"
+#include "sim/invariants.hpp"
 #include "sim/replay.hpp"
 
 namespace sdmc {

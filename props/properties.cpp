@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "props/invariants.hpp"
+#include "sim/invariants.hpp"
 #include "sim/replay.hpp"
 
 namespace sdmc::props {

@@ -34,7 +34,7 @@ struct property_options {
   // whole, so this is the check that sees what happens to their PTEs. Whole PTE tables moved
   // by move_normal_pmd keep their bits and are not checked.
   bool moves_mark_ptes = true;
-  // check_invariants (props/invariants.hpp) after every line.
+  // check_invariants (sim/invariants.hpp) after every line.
   bool invariants = false;
   // Precision: no false positive beyond those the kernel's own rules mandate
   // (excused_false_positive).

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "props/campaign.hpp"
-#include "props/invariants.hpp"
+#include "sim/invariants.hpp"
 #include "props/policy_list.hpp"
 #include "props/properties.hpp"
 #include "props/trace_gen.hpp"

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "props/invariants.hpp"
+#include "sim/invariants.hpp"
 #include "props/policy_list.hpp"
 #include "props/properties.hpp"
 #include "sim/replay.hpp"

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <ctime>
 
+#include "sim/invariants.hpp"
 #include "sim/replay.hpp"
 #include "sim/state_codec.hpp"
 
@@ -194,34 +195,18 @@ void configure(kernel& k, const explore_options& opt) {
   k.mm.droppable = opt.droppable;
 }
 
-// The built-in structural check: the VMA container is sorted, disjoint and has no empty VMA.
-std::optional<std::string> vmas_sorted_disjoint(const kernel& k) {
-  pfn_t prev_end = 0;
-  bool first = true;
-  std::optional<std::string> bad;
-  k.mm.for_each_vma([&](const vma_ref& v) {
-    if (bad) return;
-    if (v.vm_start >= v.vm_end) bad = "an empty VMA at " + std::to_string(v.vm_start);
-    else if (!first && v.vm_start < prev_end)
-      bad = "VMAs overlap or are out of order at " + std::to_string(v.vm_start);
-    prev_end = v.vm_end;
-    first = false;
-  });
-  return bad;
-}
-
 struct failure {
   std::string what, detail;
 };
 
-// Every property a state fails, in the order they are reported: the invariants (built in,
-// then opt.extra_check), false negative, lost new mapping (for designs with a per-mapping
-// signal), unmapped page reads soft-dirty and false positive (when asked for).
+// Every property a state fails, in the order they are reported: the structural invariants
+// (sim/invariants.hpp, which include "nothing outside a VMA reads soft-dirty" and, for the
+// designs that promise it, the write-tracking rule; then opt.extra_check), false negative,
+// lost new mapping (for designs with a per-mapping signal) and false positive (when asked for).
 std::vector<failure> failures(const policy& pol, const explore_options& opt, const state_window& w,
                               const kernel& k, const oracle& o) {
   std::vector<failure> out;
-  std::optional<std::string> bad = vmas_sorted_disjoint(k);
-  if (!bad) bad = shmem_data_lost(k);
+  std::optional<std::string> bad = check_invariants(k);
   if (!bad && opt.extra_check) bad = opt.extra_check(k, o);
   if (bad) out.push_back({"invariant", *bad});
   judgement j = o.judge_sd(k);
@@ -229,12 +214,6 @@ std::vector<failure> failures(const policy& pol, const explore_options& opt, con
   if (!pol.signals_new_mappings()) j.lost_new_mappings.clear();
   if (!j.false_negatives.empty()) out.push_back({"false negative", page_list(j.false_negatives, w)});
   if (!j.lost_new_mappings.empty()) out.push_back({"lost new mapping", page_list(j.lost_new_mappings, w)});
-  if (opt.unmapped_clean && !j.false_positives.empty()) {
-    pset outside = j.false_positives;
-    k.mm.for_each_vma(w.base, w.base + w.pages,
-                      [&](const vma_ref& v) { outside -= prange(v.vm_start, v.vm_end); });
-    if (!outside.empty()) out.push_back({"unmapped page reads soft-dirty", page_list(outside, w)});
-  }
   if (opt.precision && !j.false_positives.empty())
     out.push_back({"false positive", page_list(j.false_positives, w)});
   return out;

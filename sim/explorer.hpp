@@ -37,9 +37,6 @@ struct explore_options {
   // Under the baseline (upstream-6.12) a false negative or lost new mapping is a finding of
   // the design, reported with its trace while the search goes on; elsewhere a violation.
   bool soundness_is_finding = false;
-  // Nothing outside every VMA reads soft-dirty (fs/proc/task_mmu.c:pagemap_pte_hole): a
-  // violation "unmapped page reads soft-dirty".
-  bool unmapped_clean = false;
   // Precision: no page reads soft-dirty that was neither stored to nor newly mapped since the
   // last clear_refs: a violation "false positive". The kernel-mandated false positives of
   // props/properties.hpp come from mlock (not in the alphabet) and, for uffd-wp, from zaps:

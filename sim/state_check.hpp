@@ -1,6 +1,6 @@
-// A state check beyond the oracle's soundness (the structural invariants of
-// props/invariants.hpp): returns a message for the first violated invariant. Called by the
-// check campaign after every operation and by the explorer at every state.
+// A state check beyond the oracle's soundness: returns a message for the first violated
+// invariant. The check campaign and the explorer take one (sim/invariants.hpp:check_invariants,
+// the explorer on top of its own; tests pass narrower ones).
 #pragma once
 
 #include <functional>

@@ -1,6 +1,8 @@
-#include "props/invariants.hpp"
+#include "sim/invariants.hpp"
 
 #include <fmt/format.h>
+
+#include "sim/state_check.hpp"
 
 #include <unordered_map>
 
@@ -134,7 +136,8 @@ std::optional<std::string> check_invariants(const kernel& k) {
   if (auto v = check_ptes(k)) return v;
   if (auto v = check_non_sd_regs(k)) return v;
   if (auto v = check_gaps_read_clean(k)) return v;
-  return check_writes_tracked(k);
+  if (auto v = check_writes_tracked(k)) return v;
+  return shmem_data_lost(k);
 }
 
 }  // namespace sdmc

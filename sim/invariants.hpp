@@ -12,7 +12,9 @@
 //    (policy::keeps_writes_tracked; upstream-6.12 breaks it by design, semantics 2.4): every
 //    page reported clean has its present PTE write-protected or already soft-dirty, and no
 //    shared-writable VMA whose soft-dirty state needs write faults has a writable
-//    vm_page_prot (mm/vma.c:vma_wants_writenotify).
+//    vm_page_prot (mm/vma.c:vma_wants_writenotify);
+//  - shared memory: a page written through a shared mapping is never lost
+//    (sim/state_check.hpp:shmem_data_lost; the MAP_DROPPABLE dirty-skip design must keep it).
 #pragma once
 
 #include <optional>

@@ -137,6 +137,30 @@ TEST(granular, write_notify_follows_coverage_on_a_shared_mapping) {
   EXPECT_EQ(s.ghost.sd, oracle_counts{});
 }
 
+TEST(granular, a_move_that_merges_hands_its_nodes_over_with_write_notify) {
+  // Found by the explorer's write-tracking invariant: copy_vma merges the moved, clean and
+  // never-faulted shared page into a neighbour with no node (writable vm_page_prot), and
+  // on_move then gives that neighbour its first node, after the merge. Without recomputing
+  // vm_page_prot the read maps the page writable and the store leaves no trace
+  // (kernel/tests/granular/mremap-merge-stale-prot.sdt, the same on the granular kernel).
+  scenario s{under{"granular"}};
+  const u64 g = s.guard(8), a = g + ps, c = g + 3 * ps;
+  s.mmap(a, 1, "rw-", "shared file=m@0 fixed");
+  EXPECT_EQ(s.mremap_fixed(a, 1, 1, c), ok(c));
+  s.clear_refs();
+  s.mmap(a, 2, "rw-", "shared file=m@0 fixed");
+  EXPECT_TRUE(s.vma(a).v.page_prot_write);  // no node: nothing to track
+  EXPECT_EQ(s.mremap_fixed(c, 1, 1, a), ok(a));
+  s.expect_vmas(a, 2, 1);
+  EXPECT_EQ(nodes_at(s, a), (std::vector{node(a, a + ps)}));
+  EXPECT_FALSE(s.vma(a).v.page_prot_write);
+  s.read(a);
+  s.write(a);
+  s.expect_sd(a, "11");
+  s.finish();
+  EXPECT_EQ(s.ghost.sd.false_negatives, 0u);
+}
+
 TEST(granular, munmap_frees_the_lists_of_the_vmas_it_removes) {
   scenario s{under{"granular"}};
   const u64 g = s.guard(8), a = g + ps;

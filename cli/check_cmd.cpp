@@ -2,8 +2,8 @@
 //
 // The property campaign for every design, side by side: random traces from the shared
 // generator, each replayed under each policy with the ghost oracle and the structural
-// invariants (sim/invariants.hpp) judged after every operation. Prints the comparison table reviewers asked for, and writes every violation,
-// shrunk, as an sdtrace file. A false negative or lost new mapping under upstream-6.12 is a
+// invariants (sim/invariants.hpp) judged after every operation. Prints the comparison table
+// reviewers asked for, and writes every violation, shrunk, as an sdtrace file. A false negative or lost new mapping under upstream-6.12 is a
 // finding (the kernel's bug, with the fix that addresses it); under any other design it is an
 // error: exit 1.
 #include <fmt/format.h>
@@ -78,7 +78,8 @@ std::string write_counterexample(const check_args& a, const std::string& policy,
   os << "# sdmc check: " << describe(v) << " under " << policy;
   if (!a.mutant_name.empty()) os << " with --mutant " << a.mutant_name;
   os << "\n# found with --seed " << seed << " (case seed), shrunk to " << shrunk.lines.size()
-     << " operations; replay: sdmc replay --policy " << policy << " " << file.string() << "\n";
+     << " operations; replay: sdmc replay --invariants --policy " << policy
+     << (a.mutant_name.empty() ? "" : " --mutant " + a.mutant_name) << " " << file.string() << "\n";
   if (!note.empty()) os << "# " << note << "\n";
   os << trace::write(shrunk);
   if (!os) throw std::runtime_error("cannot write " + file.string());
@@ -164,9 +165,12 @@ int run(const check_args& a) {
         const fs::path file = fs::path(a.out) / fmt::format("{}-explore-{}.sdt", names[p], kind.substr(0, 24));
         std::ofstream os(file);
         os << "# sdmc check (explorer, " << eo.pages << " pages, depth " << eo.depth << "): "
-           << (*cx)->what << " under " << names[p] << "\n# " << (*cx)->detail << "\n"
+           << (*cx)->what << " under " << names[p] << "\n# " << (*cx)->detail
+           << "\n# replay: sdmc replay --invariants --policy " << names[p]
+           << (a.mutant_name.empty() ? "" : " --mutant " + a.mutant_name) << " " << file.string() << "\n"
            << trace::write(t);
         os.close();
+        if (!os) throw std::runtime_error("cannot write " + file.string());
         res.files.push_back(file.string());
         if (!a.json) storyboard_beside(file.string(), names[p], "check");
         const bool finding = baseline && bug == mutant::none && cx != &res.explored.violation;

@@ -67,7 +67,7 @@ std::string report(const explore_args& a, const explore_options& o, const policy
   errno = 0;
   std::ofstream f(file);
   f << "# " << command_line(a, o) << "\n# a shortest trace to a " << c.what << ": " << c.detail
-    << "\n# reproduce: sdmc replay --policy " << a.policy
+    << "\n# reproduce: sdmc replay --invariants --policy " << a.policy
     << (a.mutant_name.empty() ? "" : " --mutant " + a.mutant_name)
     << (a.droppable == "swapbacked" ? "" : " --droppable " + a.droppable) << " " << file.string() << "\n"
     << trace::write(t);

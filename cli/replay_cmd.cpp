@@ -1,4 +1,5 @@
 // sdmc replay TRACE... [--policy NAME] [--mutant NAME] [--droppable DESIGN] [--json] [--no-oracle]
+//                      [--invariants]
 #include <fmt/format.h>
 
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "cli/mutant_option.hpp"
 #include "cli/report.hpp"
 #include "model/policy.hpp"
+#include "sim/invariants.hpp"
 #include "sim/replay.hpp"
 #include "traces/stream.hpp"
 
@@ -22,6 +24,13 @@ struct replay_args {
   std::string droppable = "swapbacked";
   bool json = false;
   bool no_oracle = false;
+  bool invariants = false;
+};
+
+// The first structural invariant (sim/invariants.hpp) a trace breaks: after which line, and how.
+struct broken_invariant {
+  int line = 0;
+  std::string message;
 };
 
 
@@ -64,6 +73,7 @@ int run(const replay_args& a) {
     // Parsed on a second thread while the model replays (traces/stream.hpp): a long trace
     // costs about the larger of the two, and memory holds a few batches, not every line.
     std::optional<replayer> r;
+    std::optional<broken_invariant> inv;
     std::uint64_t lines = 0;
     pset touched;
     try {
@@ -75,7 +85,11 @@ int run(const replay_args& a) {
                                 r.emplace(headers, *pol, opt);
                                 r->k.mm.bug = *bug;
                               }
-                              for (const trace::Line& l : batch) r->step(l);
+                              for (const trace::Line& l : batch) {
+                                r->step(l);
+                                if (a.invariants && !inv)
+                                  if (auto v = check_invariants(r->k)) inv = broken_invariant{l.lineno, *v};
+                              }
                               lines += batch.size();
                               if (a.json) touched += touched_pages(batch);
                             });
@@ -89,13 +103,16 @@ int run(const replay_args& a) {
       continue;
     }
     r->finish();
-    if (!r->failures.empty() && rc == 0) rc = 1;
+    // A broken invariant fails under every policy.
+    if ((!r->failures.empty() || inv) && rc == 0) rc = 1;
     const oracle_counts& c = r->ghost.sd;
     if (a.json) {
       all.push_back({{"path", path},
                      {"policy", a.policy},
                      {"mutant", std::string(mutant_name(*bug))},
-                     {"verdict", verdict_of(*r)},
+                     {"verdict", inv ? "FAIL" : verdict_of(*r)},
+                     {"invariant", inv ? nlohmann::json{{"line", inv->line}, {"message", inv->message}}
+                                       : nlohmann::json()},
                      {"oracle", !a.no_oracle},
                      {"failures", checks_json(r->failures)},
                      {"differences", checks_json(r->differences)},
@@ -112,12 +129,14 @@ int run(const replay_args& a) {
         a.policy + (*bug == mutant::none ? "" : " with mutant " + a.mutant) +
         (*droppable == droppable_design::swapbacked ? "" : ", droppable " + a.droppable);
     if (a.no_oracle)
-      fmt::print("{}: {} under {} ({} lines; oracle off)\n", path, verdict_of(*r), under, lines);
+      fmt::print("{}: {} under {} ({} lines; oracle off)\n", path, inv ? "FAIL" : verdict_of(*r),
+                 under, lines);
     else
       fmt::print("{}: {} under {} ({} lines; false negatives {}, lost new mappings {}, false "
                  "positives {}, kernel gaps {})\n",
-                 path, verdict_of(*r), under, lines, c.false_negatives, c.lost_new_mappings,
+                 path, inv ? "FAIL" : verdict_of(*r), under, lines, c.false_negatives, c.lost_new_mappings,
                  c.false_positives, c.kernel_gaps);
+    if (inv) fmt::print("  INVARIANT {}:{}: {}\n", path, inv->line, inv->message);
     print_checks("FAILED", r->failures, path);
     print_checks("differs", r->differences, path);
   }
@@ -135,6 +154,9 @@ void add_replay(CLI::App& app, int& exit_code) {
   cmd->add_option("--droppable", args->droppable,
                   "droppable design: swapbacked (Linux 6.12, the default) or dirty-skip (July 2024)");
   cmd->add_flag("--json", args->json, "machine-readable output");
+  cmd->add_flag("--invariants", args->invariants,
+                "check the structural invariants (sim/invariants.hpp) after every line; the "
+                "first broken one fails the trace");
   cmd->add_flag("--no-oracle", args->no_oracle,
                 "the model alone, without the ghost oracle's judgement (results and `expect` "
                 "lines are still checked): what the native replayer does, for speed comparisons");

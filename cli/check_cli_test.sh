@@ -1,0 +1,72 @@
+#!/bin/sh
+# `sdmc check` (the README's main job) end to end (ctest check_cli): the comparison table, the
+# findings under upstream-6.12 with their counterexamples, an error with exit 1 when a mutant
+# breaks a sound design (here through a structural invariant), `sdmc replay --invariants` on
+# that counterexample, --json, and bad input. Usage: check_cli_test.sh SDMC OUTDIR
+set -u
+sdmc=$1
+out=$2
+fail() { echo "FAIL: $*"; exit 1; }
+rm -rf "$out"
+mkdir -p "$out"
+
+# Every design, a short campaign and the explorer at 2 pages, depth 4: upstream-6.12's lost
+# new mappings are findings (exit 0), every other design is sound.
+"$sdmc" check --cases 30 --explore-pages 2 --explore-depth 4 --out "$out/all" > "$out/all.log" 2>&1
+rc=$?
+[ "$rc" = 0 ] || fail "check exited $rc: $(tail -20 "$out/all.log")"
+grep -q "^FINDING under upstream-6.12: lost new mapping" "$out/all.log" || fail "no campaign finding under upstream-6.12"
+grep -q "^FINDING under upstream-6.12 (explorer, shortest): lost new mapping (4 operations)" "$out/all.log" \
+  || fail "no 4-operation explorer finding under upstream-6.12"
+grep -q 'fixed by bf14d4a05387' "$out/all.log" || fail "the finding does not name the upstream fix"
+for p in sticky precise granular granular-coalesce uffd-wp; do
+  grep -Eq "^$p +.* sound$" "$out/all.log" || fail "$p is not reported sound: $(grep "^$p " "$out/all.log")"
+done
+grep -Eq "^upstream-6.12 +.* kernel findings$" "$out/all.log" || fail "upstream-6.12 row has no findings"
+f=$(ls "$out"/all/upstream-6.12-lost-new-mapping-seed*.sdt 2>/dev/null | head -1)
+[ -n "$f" ] || fail "no campaign counterexample written"
+"$sdmc" replay --invariants --policy upstream-6.12 "$f" > "$out/replay.log" 2>&1 || fail "replay of $f: $(cat "$out/replay.log")"
+grep -q "lost new mappings [1-9]" "$out/replay.log" || fail "replay does not show the lost new mapping: $(cat "$out/replay.log")"
+[ -f "$out/all/upstream-6.12-explore-lost-new-mapping.sdt" ] || fail "no explorer counterexample written"
+
+# A mutant under a sound design is an error (exit 1), shrunk to a short trace; the clear_refs
+# without write-notify breaks write tracking before any store is lost.
+"$sdmc" check --policy sticky --mutant no-writenotify-after-clear --cases 100 --explore-depth 0 \
+  --out "$out/mut" > "$out/mut.log" 2>&1
+rc=$?
+[ "$rc" = 1 ] || fail "check with a mutant exited $rc, not 1"
+grep -q "^ERROR under sticky: invariant: write tracking" "$out/mut.log" || fail "no write-tracking error: $(head -5 "$out/mut.log")"
+m=$(ls "$out"/mut/sticky-invariant*.sdt 2>/dev/null | head -1)
+[ -n "$m" ] || fail "no counterexample of the mutant written"
+[ "$(grep -Ec '^(mmap|munmap|mprotect|mremap|madvise|write|read|clear_refs|fork|uffd_wp|reclaim|mlock|munlock|brk|scan)' "$m")" -le 6 ] \
+  || fail "the counterexample $m has more than 6 operations"
+grep -q "replay: sdmc replay --invariants --policy sticky --mutant no-writenotify-after-clear" "$m" \
+  || fail "$m does not say how to replay it"
+"$sdmc" replay --invariants --policy sticky --mutant no-writenotify-after-clear "$m" > "$out/mreplay.log" 2>&1
+rc=$?
+[ "$rc" = 1 ] || fail "replay --invariants of $m with the mutant exited $rc, not 1"
+grep -q "INVARIANT .*write tracking" "$out/mreplay.log" || fail "replay does not name the invariant: $(cat "$out/mreplay.log")"
+"$sdmc" replay --invariants --policy sticky "$m" > "$out/mreplay0.log" 2>&1 \
+  || fail "without the mutant the trace breaks something: $(cat "$out/mreplay0.log")"
+
+# --json: one object per design.
+"$sdmc" check --policy sticky --policy granular --cases 5 --explore-depth 2 --json --out "$out/json" \
+  > "$out/json.log" 2>/dev/null || fail "check --json exited non-zero"
+[ "$(grep -c '"policy":' "$out/json.log")" = 2 ] || fail "check --json does not list two designs: $(cat "$out/json.log")"
+grep -q '"explored_states": [1-9]' "$out/json.log" || fail "check --json has no explored states"
+
+# Bad input: exit 2 with a message naming what is wrong.
+expect_2() {
+  what=$1
+  shift
+  "$sdmc" "$@" > "$out/bad.log" 2>&1
+  rc=$?
+  [ "$rc" = 2 ] || fail "$* exited $rc, not 2"
+  grep -q -- "$what" "$out/bad.log" || fail "$*: message does not name '$what': $(cat "$out/bad.log")"
+}
+expect_2 "no-such-policy" check --policy no-such-policy
+expect_2 "no-such-bug" check --mutant no-such-bug
+expect_2 "--cases" check --cases 0
+: > "$out/not-a-dir"
+expect_2 "$out/not-a-dir" check --policy upstream-6.12 --cases 30 --explore-depth 0 --out "$out/not-a-dir"
+echo "check_cli: all checks passed"

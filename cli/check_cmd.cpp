@@ -40,7 +40,7 @@ struct check_args {
   std::string out = "sdmc-out";
   std::string mutant_name;
   bool json = false;
-  unsigned explore_pages = 3, explore_depth = 4;  // the explorer's bound (depth 0: skip it)
+  unsigned explore_pages = 3, explore_depth = 5;  // sdmc explore's default bound (depth 0: skip it)
 };
 
 struct policy_result {
@@ -245,7 +245,7 @@ void add_check(CLI::App& app, int& exit_code) {
   cmd->add_option("--out", args->out, "directory for counterexamples (default sdmc-out)");
   cmd->add_option("--mutant", args->mutant_name, "switch a historical bug into the model");
   cmd->add_option("--explore-pages", args->explore_pages, "explorer window in pages (default 3)");
-  cmd->add_option("--explore-depth", args->explore_depth, "explorer depth (default 4; 0 skips the explorer)");
+  cmd->add_option("--explore-depth", args->explore_depth, "explorer depth (default 5, as sdmc explore; 0 skips the explorer)");
   cmd->add_flag("--json", args->json, "machine-readable output");
   cmd->callback([args, &exit_code] {
     try {

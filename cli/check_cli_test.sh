@@ -6,7 +6,7 @@
 set -u
 sdmc=$1
 out=$2
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/cli_test_lib.sh"
 rm -rf "$out"
 mkdir -p "$out"
 
@@ -56,14 +56,6 @@ grep -q "INVARIANT .*write tracking" "$out/mreplay.log" || fail "replay does not
 grep -q '"explored_states": [1-9]' "$out/json.log" || fail "check --json has no explored states"
 
 # Bad input: exit 2 with a message naming what is wrong.
-expect_2() {
-  what=$1
-  shift
-  "$sdmc" "$@" > "$out/bad.log" 2>&1
-  rc=$?
-  [ "$rc" = 2 ] || fail "$* exited $rc, not 2"
-  grep -q -- "$what" "$out/bad.log" || fail "$*: message does not name '$what': $(cat "$out/bad.log")"
-}
 expect_2 "no-such-policy" check --policy no-such-policy
 expect_2 "no-such-bug" check --mutant no-such-bug
 expect_2 "--cases" check --cases 0

@@ -4,7 +4,7 @@
 set -u
 sdmc=$1
 out=$2
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/cli_test_lib.sh"
 rm -rf "$out"
 mkdir -p "$out"
 
@@ -34,14 +34,6 @@ rc=$?
 grep -q "^no violation" "$out/sticky.log" || fail "sticky: no 'no violation' line"
 
 # Bad input: exit 2 with a message naming what is wrong.
-expect_2() {
-  what=$1
-  shift
-  "$sdmc" "$@" > "$out/bad.log" 2>&1
-  rc=$?
-  [ "$rc" = 2 ] || fail "$* exited $rc, not 2"
-  grep -q -- "$what" "$out/bad.log" || fail "$*: message does not name '$what': $(cat "$out/bad.log")"
-}
 expect_2 "mmapp" explore --ops mmap,mmapp --depth 1
 expect_2 "no-such-policy" explore --policy no-such-policy --depth 1
 expect_2 "no-such-bug" explore --mutant no-such-bug --depth 1

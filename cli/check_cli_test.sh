@@ -4,11 +4,7 @@
 # breaks a sound design (here through a structural invariant), `sdmc replay --invariants` on
 # that counterexample, --json, and bad input. Usage: check_cli_test.sh SDMC OUTDIR
 set -u
-sdmc=$1
-out=$2
-. "$(dirname "$0")/cli_test_lib.sh"
-rm -rf "$out"
-mkdir -p "$out"
+. "$(dirname "$0")/cli_test_lib.sh"  # sdmc=$1, out=$2 (emptied), fail, expect_2
 
 # Every design, a short campaign and the explorer at 2 pages, depth 4: upstream-6.12's lost
 # new mappings are findings (exit 0), every other design is sound.

@@ -1,5 +1,9 @@
-# Shared by the shell tests of the sdmc program (explore_cli_test.sh, check_cli_test.sh), which
-# source it after setting $sdmc (the program) and $out (their scratch folder).
+# Shared by the shell tests of the sdmc program (explore_cli_test.sh, check_cli_test.sh), sourced
+# with their arguments SDMC OUTDIR: $sdmc is the program, $out an emptied scratch folder.
+sdmc=$1
+out=$2
+rm -rf "$out"
+mkdir -p "$out"
 
 fail() { echo "FAIL: $*"; exit 1; }
 

@@ -2,11 +2,7 @@
 # `sdmc explore` end to end (ctest explore_cli): exit statuses, the counterexample it writes,
 # and `sdmc replay` on that file. Usage: explore_cli_test.sh SDMC OUTDIR
 set -u
-sdmc=$1
-out=$2
-. "$(dirname "$0")/cli_test_lib.sh"
-rm -rf "$out"
-mkdir -p "$out"
+. "$(dirname "$0")/cli_test_lib.sh"  # sdmc=$1, out=$2 (emptied), fail, expect_2
 
 # Sequence C (semantics 2.5) under upstream-6.12: a finding, so exit 0, with its trace.
 "$sdmc" explore --policy upstream-6.12 --pages 2 --depth 7 --quiet --out "$out" \

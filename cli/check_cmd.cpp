@@ -201,6 +201,7 @@ int run(const check_args& a) {
                      {"seconds", r.m.seconds},
                      {"explored_states", r.explored.states},
                      {"explored_transitions", r.explored.transitions},
+                     {"explored_cpu_seconds", r.explored.cpu_seconds},
                      {"counterexamples", r.files}});
     std::cout << arr.dump(2) << "\n";
     return rc;
@@ -209,9 +210,9 @@ int run(const check_args& a) {
              a.cases, a.ops, a.seed, a.seed + a.cases - 1,
              bug == mutant::none ? "" : fmt::format(", mutant {}", a.mutant_name), a.explore_pages,
              a.explore_depth);
-  fmt::print("{:18} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>10} {:>8} {:>9}  {}\n", "policy",
-             "false-neg", "lost-new", "false-pos", "k-gaps", "VMA max", "nodes", "extra B max",
-             "meta B max", "time s", "explored", "verdict");
+  fmt::print("{:18} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>10} {:>8} {:>9} {:>9}  {}\n",
+             "policy", "false-neg", "lost-new", "false-pos", "k-gaps", "VMA max", "nodes",
+             "extra B max", "meta B max", "time s", "explored", "explore s", "verdict");
   for (const policy_result& r : results) {
     std::uint64_t bad = 0;
     for (auto& [k, n] : r.violations) bad += n;
@@ -220,14 +221,15 @@ int run(const check_args& a) {
     std::string verdict = bad == 0 ? "sound"
                           : baseline && bug == mutant::none ? fmt::format("{} cases: kernel findings", bad)
                                                             : fmt::format("{} cases: ERRORS", bad);
-    fmt::print("{:18} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>10} {:>8.2f} {:>9}  {}\n", r.name,
-               r.m.sd.false_negatives, r.m.sd.lost_new_mappings, r.m.sd.false_positives,
+    fmt::print("{:18} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>10} {:>8.2f} {:>9} {:>9.1f}  {}\n",
+               r.name, r.m.sd.false_negatives, r.m.sd.lost_new_mappings, r.m.sd.false_positives,
                r.m.sd.kernel_gaps, r.m.vma_max, r.m.nodes_max, r.m.extra_bytes_max,
-               r.m.metadata_bytes_max, r.m.seconds, r.explored.states, verdict);
+               r.m.metadata_bytes_max, r.m.seconds, r.explored.states, r.explored.cpu_seconds,
+               verdict);
   }
   fmt::print("(pages, summed over the cases: false negatives, lost new mappings and false "
              "positives of pagemap bit 55 against the ghost; k-gaps are kernel-mandated, see "
-             "sim/oracle.hpp. meta B = VMAs x sizeof(struct vm_area_struct) ({}, Debian amd64 6.12) + "
+             "sim/oracle.hpp. time s: the campaign's replays; explore s: the explorer's CPU time. meta B = VMAs x sizeof(struct vm_area_struct) ({}, Debian amd64 6.12) + "
              "the design's own. lost-new under uffd-wp is by design: write-protect has no "
              "per-mapping signal.)\n",
              kernel_layout::vm_area_struct);

@@ -31,7 +31,8 @@ grep -q "lost new mappings [1-9]" "$out/replay.log" || fail "replay does not sho
   --out "$out/mut" > "$out/mut.log" 2>&1
 rc=$?
 [ "$rc" = 1 ] || fail "check with a mutant exited $rc, not 1"
-grep -q "^ERROR under sticky: invariant: write tracking" "$out/mut.log" || fail "no write-tracking error: $(head -5 "$out/mut.log")"
+grep -q "^ERROR under sticky: invariant (" "$out/mut.log" || fail "no invariant error: $(head -5 "$out/mut.log")"
+grep -q "^  after operation [0-9]* .*: write tracking: " "$out/mut.log" || fail "the error does not name write tracking: $(head -5 "$out/mut.log")"
 m=$(ls "$out"/mut/sticky-invariant*.sdt 2>/dev/null | head -1)
 [ -n "$m" ] || fail "no counterexample of the mutant written"
 [ "$(grep -Ec '^(mmap|munmap|mprotect|mremap|madvise|write|read|clear_refs|fork|uffd_wp|reclaim|mlock|munlock|brk|scan)' "$m")" -le 6 ] \
@@ -44,6 +45,14 @@ rc=$?
 grep -q "INVARIANT .*write tracking" "$out/mreplay.log" || fail "replay does not name the invariant: $(cat "$out/mreplay.log")"
 "$sdmc" replay --invariants --policy sticky "$m" > "$out/mreplay0.log" 2>&1 \
   || fail "without the mutant the trace breaks something: $(cat "$out/mreplay0.log")"
+
+# Precision is checked for the designs that promise it: the granular split that drops the
+# straddling node makes a clean page read dirty.
+"$sdmc" check --policy granular --mutant granular-split-drops-node --cases 200 --explore-depth 0 \
+  --out "$out/prec" > "$out/prec.log" 2>&1
+rc=$?
+[ "$rc" = 1 ] || fail "check with granular-split-drops-node exited $rc, not 1"
+grep -q "^ERROR under granular: false positive (" "$out/prec.log" || fail "no precision error: $(head -5 "$out/prec.log")"
 
 # --json: one object per design.
 "$sdmc" check --policy sticky --policy granular --cases 5 --explore-depth 2 --json --out "$out/json" \

@@ -1,11 +1,11 @@
 // sdmc check [--policy P]... [--cases N] [--seed S] [--ops N] [--out DIR] [--mutant NAME] [--json]
 //
 // The property campaign for every design, side by side: random traces from the shared
-// generator, each replayed under each policy with the ghost oracle and the structural
-// invariants (sim/invariants.hpp) judged after every operation. Prints the comparison table
-// reviewers asked for, and writes every violation, shrunk, as an sdtrace file. A false negative or lost new mapping under upstream-6.12 is a
-// finding (the kernel's bug, with the fix that addresses it); under any other design it is an
-// error: exit 1.
+// generator, each checked under each policy against the properties of props/properties.hpp
+// after every operation (properties_of below), then the explorer. Prints the comparison table
+// reviewers asked for, and writes every violation, shrunk, as an sdtrace file. A false
+// negative or lost new mapping under upstream-6.12 is a finding (the kernel's bug, with the fix
+// that addresses it); every other failure is an error: exit 1.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -22,10 +22,10 @@
 #include "model/kernel_layout.hpp"
 #include "model/mutant.hpp"
 #include "model/policy.hpp"
+#include "props/properties.hpp"
 #include "sim/campaign.hpp"
 #include "sim/explorer.hpp"
 #include "sim/generator.hpp"
-#include "sim/invariants.hpp"
 #include "sim/metrics.hpp"
 #include "traces/sdtrace.hpp"
 
@@ -47,39 +47,53 @@ struct policy_result {
   std::string name;
   run_metrics m;
   std::uint64_t cases = 0;
-  std::map<violation::kind, std::uint64_t> violations;  // cases with a violation, by kind
+  std::map<props::finding::kind, std::uint64_t> violations;  // cases with a violation, by kind
   std::vector<std::string> files;                       // shrunk counterexamples written
   explore_result explored;                              // the bounded exhaustive search
 };
 
-// Checked after every operation of every case, beside soundness: the structural invariants of
-// the properties (sim/invariants.hpp; write tracking only where the design promises it).
-const state_check invariants = [](const kernel& k, const oracle&) { return check_invariants(k); };
+// The properties every case is checked against after every operation, as the RapidCheck
+// properties check them (props/properties.hpp): soundness, the structural invariants
+// (sim/invariants.hpp; write tracking where the design promises it), moved PTEs reading
+// soft-dirty, and precision for the designs that promise it (policy::promises_precision).
+props::property_options properties_of(const policy& pol, mutant bug) {
+  props::property_options o;
+  o.bug = bug;
+  o.invariants = true;
+  o.precision = pol.promises_precision();
+  return o;
+}
+
+// A false negative or lost new mapping is the baseline's own bug; anything else is an error.
+bool is_soundness(props::finding::kind k) {
+  return k == props::finding::kind::false_negative || k == props::finding::kind::lost_new_mapping;
+}
 
 // The upstream fix that removes a counterexample found under upstream-6.12, if the model of
 // that fix (the sticky policy) no longer shows it.
 std::string upstream_fix(const trace::Trace& t, mutant bug) {
   auto sticky = make_policy("sticky");
-  if (!first_violation(t, *sticky, bug, invariants))
+  if (!props::check_trace(*sticky, t, properties_of(*sticky, bug)))
     return "fixed by bf14d4a05387 \"mm: propagate VM_SOFTDIRTY on merge\" (Nov 2025; the "
            "sticky policy)";
   return "not fixed by the November 2025 merge fix (the sticky policy shows it too)";
 }
 
 std::string write_counterexample(const check_args& a, const std::string& policy,
-                                 const violation& v, std::uint64_t seed,
+                                 const props::finding& f, std::uint64_t seed,
                                  const trace::Trace& shrunk, const std::string& note) {
   fs::create_directories(a.out);
-  std::string kind = describe(v);
+  std::string kind(props::kind_name(f.k));
   for (char& c : kind)
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
   const fs::path file = fs::path(a.out) / fmt::format("{}-{}-seed{}.sdt", policy, kind.substr(0, 24), seed);
   std::ofstream os(file);
-  os << "# sdmc check: " << describe(v) << " under " << policy;
+  os << "# sdmc check: " << props::kind_name(f.k) << " under " << policy;
   if (!a.mutant_name.empty()) os << " with --mutant " << a.mutant_name;
   os << "\n# found with --seed " << seed << " (case seed), shrunk to " << shrunk.lines.size()
      << " operations; replay: sdmc replay --invariants --policy " << policy
      << (a.mutant_name.empty() ? "" : " --mutant " + a.mutant_name) << " " << file.string() << "\n";
+  os << "# " << f.what << "\n";
   if (!note.empty()) os << "# " << note << "\n";
   os << trace::write(shrunk);
   if (!os) throw std::runtime_error("cannot write " + file.string());
@@ -107,6 +121,8 @@ int run(const check_args& a) {
     const policy& pol = *pols[p];
     policy_result res{names[p], {}, 0, {}, {}};
     const bool baseline = names[p] == "upstream-6.12";
+    const props::property_options po = properties_of(pol, bug);
+    auto check = [&](const trace::Trace& x) { return props::check_trace(pol, x, po); };
     auto last = std::chrono::steady_clock::now();
     for (std::uint64_t i = 0; i < a.cases; ++i) {
       const std::uint64_t seed = a.seed + i;
@@ -115,24 +131,31 @@ int run(const check_args& a) {
       const trace::Trace t = generate_trace(o);
       res.m += measure(t, pol, bug);
       ++res.cases;
-      if (auto v = first_violation(t, pol, bug, invariants)) {
-        if (res.violations[v->what]++ == 0) {
-          // Only the first case of each kind is shrunk and written: the rest repeat it.
-          trace::Trace small = shrink(t, pol, v->what, bug, invariants);
-          auto sv = first_violation(small, pol, bug, invariants);
+      if (auto v = check(t)) {
+        const bool finding = baseline && bug == mutant::none && is_soundness(v->k);
+        if (!finding) rc = 1;
+        if (res.violations[v->k]++ == 0) {
+          // Only the first case of each kind is shrunk and written: the rest repeat it. The
+          // prefix up to the failing operation suffices; ddmin keeps the kind.
+          trace::Trace prefix = t;
+          prefix.lines.resize(v->line + 1);
+          const trace::Trace small = shrink(prefix, [&](const trace::Trace& c) {
+            const auto g = check(c);
+            return g && g->k == v->k;
+          });
+          const props::finding sv = check(small).value_or(*v);
           std::string note = baseline ? upstream_fix(small, bug) : "";
-          std::string file = write_counterexample(a, names[p], sv ? *sv : *v, seed, small, note);
+          std::string file = write_counterexample(a, names[p], sv, seed, small, note);
           res.files.push_back(file);
           if (!a.json) {
             fmt::print(stderr, "\r\033[K");
-            fmt::print("{} under {}: {} ({} operations) -> {}\n",
-                       baseline && bug == mutant::none ? "FINDING" : "ERROR", names[p],
-                       describe(*v), small.lines.size(), file);
+            fmt::print("{} under {}: {} ({} operations) -> {}\n  {}\n",
+                       finding ? "FINDING" : "ERROR", names[p], props::kind_name(sv.k),
+                       small.lines.size(), file, sv.what);
             if (!note.empty()) fmt::print("  {}\n", note);
             std::cout << trace::write(small);
           }
         }
-        if (!baseline || bug != mutant::none) rc = 1;
       }
       auto now = std::chrono::steady_clock::now();
       if (now - last > std::chrono::milliseconds(500) || i + 1 == a.cases) {
@@ -214,13 +237,16 @@ int run(const check_args& a) {
              "policy", "false-neg", "lost-new", "false-pos", "k-gaps", "VMA max", "nodes",
              "extra B max", "meta B max", "time s", "explored", "explore s", "verdict");
   for (const policy_result& r : results) {
-    std::uint64_t bad = 0;
-    for (auto& [k, n] : r.violations) bad += n;
-    bad += r.explored.violation || r.explored.false_negative || r.explored.lost_new_mapping;
-    const bool baseline = r.name == "upstream-6.12";
-    std::string verdict = bad == 0 ? "sound"
-                          : baseline && bug == mutant::none ? fmt::format("{} cases: kernel findings", bad)
-                                                            : fmt::format("{} cases: ERRORS", bad);
+    // Under the baseline without a mutant, soundness cases are the kernel's findings; every
+    // other case is an error.
+    const bool baseline = r.name == "upstream-6.12" && bug == mutant::none;
+    std::uint64_t findings = 0, errors = 0;
+    for (auto& [k, n] : r.violations) (baseline && is_soundness(k) ? findings : errors) += n;
+    (baseline ? findings : errors) += r.explored.false_negative || r.explored.lost_new_mapping;
+    errors += bool(r.explored.violation);
+    std::string verdict = errors ? fmt::format("{} cases: ERRORS", errors)
+                          : findings ? fmt::format("{} cases: kernel findings", findings)
+                                     : "sound";
     fmt::print("{:18} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>10} {:>8.2f} {:>9} {:>9.1f}  {}\n",
                r.name, r.m.sd.false_negatives, r.m.sd.lost_new_mappings, r.m.sd.false_positives,
                r.m.sd.kernel_gaps, r.m.vma_max, r.m.nodes_max, r.m.extra_bytes_max,

@@ -80,6 +80,11 @@ class policy {
   // shared-writable VMA has a writable vm_page_prot? upstream-6.12 breaks it by design (its
   // merges drop VM_SOFTDIRTY without write-protecting, semantics 2.4).
   virtual bool keeps_writes_tracked() const { return true; }
+  // Does the design promise precision: no page reads soft-dirty that was neither stored to nor
+  // newly mapped, beyond what the kernel's own rules mandate (props/properties.hpp:
+  // excused_false_positive)? granular and uffd-wp do (issue 3); designs that keep the bit per
+  // VMA cannot, a merge or a new mapping next to clean memory dirties all of it.
+  virtual bool promises_precision() const { return false; }
 
   // A range became newly mapped in `v` (mmap and brk completion set VM_SOFTDIRTY on the whole
   // resulting VMA, mm/mmap.c:__mmap_region and do_brk_flags).

@@ -17,6 +17,18 @@ std::string pages_text(const pset& s) {
 }
 }  // namespace
 
+std::string_view kind_name(finding::kind k) {
+  switch (k) {
+    case finding::kind::false_negative: return "false negative";
+    case finding::kind::lost_new_mapping: return "lost new mapping";
+    case finding::kind::unmapped_dirty: return "unmapped page reads soft-dirty";
+    case finding::kind::false_positive: return "false positive";
+    case finding::kind::moved_clean: return "moved page reads clean";
+    case finding::kind::invariant: return "invariant";
+  }
+  return "?";
+}
+
 bool carries_new_mapping_signal(const policy& pol) { return !pol.emulates_soft_dirty_with_uffd_wp(); }
 
 const char* excused_false_positive(const policy& pol, const trace::Op& op) {
@@ -60,9 +72,10 @@ std::optional<finding> check_trace(const policy& pol, const trace::Trace& t,
         });
     }
     r.step(t.lines[i]);
-    auto at = [&](std::string what) {
+    using K = finding::kind;
+    auto at = [&](K k, std::string what) {
       return finding{i, fmt::format("after operation {} `{}`: {}", i + 1,
-                                    trace::format_line(t.lines[i]), what)};
+                                    trace::format_line(t.lines[i]), what), k};
     };
     if (opt.soundness || opt.unmapped_clean || opt.precision) {
       // A consumer may read pagemap after any operation: judge now, not only at the trace's
@@ -74,21 +87,21 @@ std::optional<finding> check_trace(const policy& pol, const trace::Trace& t,
         // The pages are those of the current judgement (judge_sd does not count).
         const judgement j = r.ghost.judge_sd(r.k);
         if (c.false_negatives > before.false_negatives)
-          return at("false negative (stored to, reads clean) at " + pages_text(j.false_negatives));
-        return at("lost new mapping (newly mapped, reads clean) at " +
+          return at(K::false_negative, "false negative (stored to, reads clean) at " + pages_text(j.false_negatives));
+        return at(K::lost_new_mapping, "lost new mapping (newly mapped, reads clean) at " +
                   pages_text(j.lost_new_mappings));
       }
       if (opt.unmapped_clean && c.false_positives > before.false_positives) {
         pset outside = r.ghost.judge_sd(r.k).false_positives;
         for (const vma_ref& v : r.k.mm.all_vmas()) outside -= prange(v.vm_start, v.vm_end);
-        if (!outside.empty()) return at("unmapped " + pages_text(outside) + " reads soft-dirty");
+        if (!outside.empty()) return at(K::unmapped_dirty, "unmapped " + pages_text(outside) + " reads soft-dirty");
       }
       if (opt.precision && c.false_positives > before.false_positives) {
         // The oracle counts a page once between two clears; judge_sd lists them all.
         const pset fp = r.ghost.judge_sd(r.k).false_positives - excused;
         if (!fp.empty()) {
           const char* why = excused_false_positive(pol, t.lines[i].op);
-          if (!why) return at("false positive (neither stored to nor new, reads soft-dirty) at " + pages_text(fp));
+          if (!why) return at(K::false_positive, "false positive (neither stored to nor new, reads soft-dirty) at " + pages_text(fp));
           excused += fp;
         }
       }
@@ -105,12 +118,12 @@ std::optional<finding> check_trace(const policy& pol, const trace::Trace& t,
           dst += prange(pfn_t(std::int64_t(iv.lower()) + delta), pfn_t(std::int64_t(iv.upper()) + delta));
         const pset clean = dst - r.k.soft_dirty_pages(dst.begin()->lower(), std::prev(dst.end())->upper());
         if (!clean.empty())
-          return at("moved page(s) " + pages_text(clean) +
+          return at(K::moved_clean, "moved page(s) " + pages_text(clean) +
                     " read clean at the destination (mm/mremap.c:move_soft_dirty_pte)");
       }
     }
     if (opt.invariants)
-      if (auto v = check_invariants(r.k)) return at(*v);
+      if (auto v = check_invariants(r.k)) return at(K::invariant, *v);
   }
   return std::nullopt;
 }

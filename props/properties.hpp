@@ -1,11 +1,13 @@
 // The properties, as plain functions of a trace: replay it on the model and report the first
 // operation after which the property does not hold. RapidCheck (props/*_prop.cpp), the mutant
-// campaign (props/campaign.hpp) and `sdmc check` call them alike.
+// campaign (props/campaign.hpp) and `sdmc check` call them alike (library sdmc_props, free of
+// RapidCheck).
 #pragma once
 
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "model/mutant.hpp"
 #include "model/policy.hpp"
@@ -15,9 +17,14 @@ namespace sdmc::props {
 
 // What failed, and after which line (index into Trace::lines).
 struct finding {
+  enum class kind { false_negative, lost_new_mapping, unmapped_dirty, false_positive, moved_clean, invariant };
   std::size_t line = 0;
   std::string what;
+  kind k = kind::invariant;
 };
+// "false negative", "lost new mapping", "unmapped page reads soft-dirty", "false positive",
+// "moved page reads clean", "invariant".
+std::string_view kind_name(finding::kind k);
 
 struct property_options {
   mutant bug = mutant::none;

@@ -1,51 +1,17 @@
 #include "sim/campaign.hpp"
 
-#include "sim/replay.hpp"
+#include <algorithm>
 
 namespace sdmc {
 
-std::string describe(const violation& v) {
-  switch (v.what) {
-    case violation::kind::false_negative: return "false negative";
-    case violation::kind::lost_new_mapping: return "lost new mapping";
-    case violation::kind::invariant: return "invariant: " + v.message;
-  }
-  return "?";
-}
-
-std::optional<violation> first_violation(const trace::Trace& t, const policy& pol, mutant bug,
-                                         const state_check& check) {
-  replay_options opt;
-  opt.expectations_are_failures = opt.results_are_failures = false;
-  replayer r(t, pol, opt);
-  r.k.mm.bug = bug;
-  int n = 0;
-  for (const trace::Line& l : t.lines) {
-    ++n;
-    r.step(l);
-    // Judged after every operation, as if a consumer read every bit there.
-    const judgement j = r.ghost.judge_sd(r.k);
-    if (!j.false_negatives.empty()) return violation{violation::kind::false_negative, {}, n};
-    if (pol.signals_new_mappings() && !j.lost_new_mappings.empty())
-      return violation{violation::kind::lost_new_mapping, {}, n};
-    if (check)
-      if (auto msg = check(r.k, r.ghost)) return violation{violation::kind::invariant, *msg, n};
-  }
-  return std::nullopt;
-}
-
-trace::Trace shrink(const trace::Trace& t, const policy& pol, violation::kind kind, mutant bug,
-                    const state_check& check) {
-  auto fails = [&](const std::vector<trace::Line>& lines) {
+trace::Trace shrink(const trace::Trace& t, const std::function<bool(const trace::Trace&)>& fails) {
+  auto still = [&](const std::vector<trace::Line>& lines) {
     trace::Trace c = t;
     c.lines = lines;
-    auto v = first_violation(c, pol, bug, check);
-    return v && v->what == kind;
+    return fails(c);
   };
   std::vector<trace::Line> cur = t.lines;
-  // The prefix up to the violation suffices.
-  if (auto v = first_violation(t, pol, bug, check)) cur.resize(std::size_t(v->line));
-  // ddmin: remove chunks of decreasing size while the violation stays.
+  // ddmin: remove chunks of decreasing size while the failure stays.
   for (std::size_t chunk = cur.size() / 2; chunk >= 1;) {
     bool removed = false;
     for (std::size_t at = 0; at < cur.size();) {
@@ -53,7 +19,7 @@ trace::Trace shrink(const trace::Trace& t, const policy& pol, violation::kind ki
       cand.reserve(cur.size());
       cand.insert(cand.end(), cur.begin(), cur.begin() + std::ptrdiff_t(at));
       cand.insert(cand.end(), cur.begin() + std::ptrdiff_t(std::min(cur.size(), at + chunk)), cur.end());
-      if (!cand.empty() && fails(cand)) {
+      if (!cand.empty() && still(cand)) {
         cur = std::move(cand);
         removed = true;
       } else {

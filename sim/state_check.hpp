@@ -1,6 +1,6 @@
 // A state check beyond the oracle's soundness: returns a message for the first violated
-// invariant. The check campaign and the explorer take one (sim/invariants.hpp:check_invariants,
-// the explorer on top of its own; tests pass narrower ones).
+// invariant. The explorer takes one (explore_options::extra_check) on top of the structural
+// invariants of sim/invariants.hpp, which it always checks.
 #pragma once
 
 #include <functional>

@@ -26,6 +26,7 @@ class granular : public policy {
   bool vma_wants_sd_writenotify(const mm_struct& mm, const vma_ref& vma) const override;
   bool vma_reports_dirty(const mm_struct& mm, const vma_ref& vma, pfn_t pfn) const override;
   bool has_page_granular_state() const override { return true; }
+  bool promises_precision() const override { return true; }
   // Write-notify follows coverage also through merges: the RFC left the target's vm_page_prot
   // as it was, and madvise/mlock/uffd merges then let a store to a handed-over clean range go
   // unseen (sdmc explore finds it in 7 operations, a variant of sequence C).

@@ -17,6 +17,7 @@ class uffd_wp : public upstream_612 {
   std::string_view name() const override { return "uffd-wp"; }
   bool emulates_soft_dirty_with_uffd_wp() const override { return true; }
   bool keeps_writes_tracked() const override { return true; }  // upstream_612 does not
+  bool promises_precision() const override { return true; }
 };
 
 }  // namespace sdmc

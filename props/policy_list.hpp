@@ -27,6 +27,13 @@ inline std::vector<std::string> present_policies(std::vector<std::string> wanted
   return wanted;
 }
 
+// The designs that promise precision (policy::promises_precision), as `sdmc check` asks it.
+inline std::vector<std::string> policies_promising_precision() {
+  std::vector<std::string> out = policy_names();
+  std::erase_if(out, [](const std::string& n) { return !make_policy(n)->promises_precision(); });
+  return out;
+}
+
 // GoogleTest parameter names: letters, digits and '_' only ("upstream-6.12" -> upstream_6_12).
 inline std::string param_name(const std::string& policy) {
   std::string s = policy;

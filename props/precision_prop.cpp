@@ -1,7 +1,7 @@
 // Precision: no false positive beyond what the kernel's own rules mandate
 // (props/properties.hpp: excused_false_positive names each exception and its kernel function),
-// for the designs that promise it: granular (and its coalescing variant) and uffd-wp, each as
-// soon as policy_names() knows it.
+// for the designs that promise it (policy::promises_precision, which `sdmc check` asks too):
+// granular (and its coalescing variant) and uffd-wp, as issue 3 names them.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -41,8 +41,13 @@ TEST_P(precision, no_false_positive_beyond_the_kernel_rules) {
 
 INSTANTIATE_TEST_SUITE_P(
     policies, precision,
-    ::testing::ValuesIn(present_policies({"granular", "granular-coalesce", "uffd-wp"})),
+    ::testing::ValuesIn(policies_promising_precision()),
     [](const auto& i) { return param_name(i.param); });
+
+TEST(precision_promise, is_made_by_the_designs_issue_3_names) {
+  EXPECT_EQ(policies_promising_precision(),
+            (std::vector<std::string>{"granular", "granular-coalesce", "uffd-wp"}));
+}
 
 // The property can fail: upstream-6.12 re-dirties a clean VMA an mmap merges with
 // (semantics 2.5, sequence D), which no exception excuses.

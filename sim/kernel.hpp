@@ -150,6 +150,10 @@ class kernel {
   // The policy's on_merge for a merge that stored (`stored`) or will store `merged`, and the
   // vm_page_prot recompute of policy::merge_sets_page_prot; true when it recomputed it.
   bool merge_handover(const vma_ref& merged, std::span<const std::uint32_t> absorbed, bool stored);
+  // policy::merge_sets_page_prot: a policy hook (a merge, a move) handed `vma` clean state; if
+  // it tracked nothing before (`tracked_before`) and does now, its vm_page_prot was set without
+  // write-notify and is recomputed. True when it was.
+  bool prot_follows_handover(const vma_ref& vma, bool tracked_before);
 
   modified vma_modify(const vma_ref& vma, pfn_t start, pfn_t end, vm_flags_t newflags);
   int split_vma(pfn_t at, bool new_below, bool check_count = true);

@@ -103,13 +103,10 @@ Result kernel::move_vma(pfn_t old_addr, pfn_t old_len, pfn_t new_len, pfn_t new_
   const bool tracked_before = pol_.vma_wants_sd_writenotify(mm, *new_vma);
   pol_.on_move(mm, vma, old_addr, old_addr + old_len, *new_vma,
                std::int64_t(new_addr) - std::int64_t(old_addr));
-  // policy::merge_sets_page_prot: when copy_vma merged the destination into a neighbour that
-  // tracked nothing, the moved clean ranges are that VMA's first and its vm_page_prot has no
-  // write-notify; no merge path saw them (they arrive after the merge), so it is recomputed
-  // here (kernel/patches/granular/0003; kernel/tests/granular/mremap-merge-stale-prot.sdt).
-  if (pol_.merge_sets_page_prot() && !tracked_before)
-    if (auto nv = mm.find_vma(new_addr); nv && pol_.vma_wants_sd_writenotify(mm, *nv))
-      vma_set_page_prot(nv->vm_start);
+  // When copy_vma merged the destination into a neighbour that tracked nothing, the moved clean
+  // ranges are that VMA's first and arrive after the merge, which did not see them
+  // (kernel/patches/granular/0003; kernel/tests/granular/mremap-merge-stale-prot.sdt).
+  prot_follows_handover(*new_vma, tracked_before);
   move_page_tables(old_addr, new_addr, old_len, clear_uffd);
   if (obs) {
     obs->moved(old_addr, old_len, new_addr, new_len);

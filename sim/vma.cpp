@@ -125,13 +125,15 @@ bool kernel::merge_handover(const vma_ref& merged, std::span<const std::uint32_t
                             bool stored) {
   const bool tracked_before = pol_.vma_wants_sd_writenotify(mm, merged);
   pol_.on_merge(mm, merged, absorbed);
-  // policy::merge_sets_page_prot: the target gained clean state it had none of, so its
-  // vm_page_prot (set without write-notify) is recomputed. An unstored target (mmap's merge)
-  // gets vm_page_prot from its caller (mm/vma.c:__mmap_region ends in vma_set_page_prot).
-  if (!stored || !pol_.merge_sets_page_prot() || tracked_before ||
-      !pol_.vma_wants_sd_writenotify(mm, merged))
+  // An unstored target (mmap's merge) gets vm_page_prot from its caller (mm/vma.c:
+  // __mmap_region ends in vma_set_page_prot).
+  return stored && prot_follows_handover(merged, tracked_before);
+}
+
+bool kernel::prot_follows_handover(const vma_ref& vma, bool tracked_before) {
+  if (!pol_.merge_sets_page_prot() || tracked_before || !pol_.vma_wants_sd_writenotify(mm, vma))
     return false;
-  vma_set_page_prot(merged.vm_start);
+  vma_set_page_prot(vma.vm_start);
   return true;
 }
 

@@ -79,25 +79,27 @@ std::string upstream_fix(const trace::Trace& t, mutant bug) {
   return "not fixed by the November 2025 merge fix (the sticky policy shows it too)";
 }
 
-std::string write_counterexample(const check_args& a, const std::string& policy,
-                                 const props::finding& f, std::uint64_t seed,
-                                 const trace::Trace& shrunk, const std::string& note) {
-  fs::create_directories(a.out);
-  std::string kind(props::kind_name(f.k));
-  for (char& c : kind)
+// A kind of failure as part of a file name: letters and digits, '-' for the rest, 24 at most.
+std::string file_part(std::string_view what) {
+  std::string s(what.substr(0, 24));
+  for (char& c : s)
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
-  const fs::path file = fs::path(a.out) / fmt::format("{}-{}-seed{}.sdt", policy, kind.substr(0, 24), seed);
+  return s;
+}
+
+// Writes a counterexample to --out as POLICY-STEM.sdt: the `header` comment lines, how to
+// replay it, the trace; and its storyboard beside it. Returns the file's name.
+std::string write_counterexample(const check_args& a, const std::string& policy,
+                                 const std::string& stem, const std::string& header,
+                                 const trace::Trace& t) {
+  fs::create_directories(a.out);
+  const fs::path file = fs::path(a.out) / fmt::format("{}-{}.sdt", policy, stem);
   std::ofstream os(file);
-  os << "# sdmc check: " << props::kind_name(f.k) << " under " << policy;
-  if (!a.mutant_name.empty()) os << " with --mutant " << a.mutant_name;
-  os << "\n# found with --seed " << seed << " (case seed), shrunk to " << shrunk.lines.size()
-     << " operations; replay: sdmc replay --invariants --policy " << policy
-     << (a.mutant_name.empty() ? "" : " --mutant " + a.mutant_name) << " " << file.string() << "\n";
-  os << "# " << f.what << "\n";
-  if (!note.empty()) os << "# " << note << "\n";
-  os << trace::write(shrunk);
-  if (!os) throw std::runtime_error("cannot write " + file.string());
+  os << header << "# replay: sdmc replay --invariants --policy " << policy
+     << (a.mutant_name.empty() ? "" : " --mutant " + a.mutant_name) << " " << file.string() << "\n"
+     << trace::write(t);
   os.close();
+  if (!os) throw std::runtime_error("cannot write " + file.string());
   if (!a.json) storyboard_beside(file.string(), policy, "check");
   return file.string();
 }
@@ -145,7 +147,14 @@ int run(const check_args& a) {
           });
           const props::finding sv = check(small).value_or(*v);
           std::string note = baseline ? upstream_fix(small, bug) : "";
-          std::string file = write_counterexample(a, names[p], sv, seed, small, note);
+          std::string header = fmt::format("# sdmc check: {} under {}{}\n# found with --seed {} (case "
+                                           "seed), shrunk to {} operations\n# {}\n",
+                                           props::kind_name(sv.k), names[p],
+                                           a.mutant_name.empty() ? "" : " with --mutant " + a.mutant_name,
+                                           seed, small.lines.size(), sv.what);
+          if (!note.empty()) header += "# " + note + "\n";
+          const std::string file = write_counterexample(
+              a, names[p], fmt::format("{}-seed{}", file_part(props::kind_name(sv.k)), seed), header, small);
           res.files.push_back(file);
           if (!a.json) {
             fmt::print(stderr, "\r\033[K");
@@ -180,28 +189,18 @@ int run(const check_args& a) {
       for (const auto* cx : {&res.explored.violation, &res.explored.false_negative,
                              &res.explored.lost_new_mapping}) {
         if (!*cx) continue;
-        const trace::Trace t = counterexample_trace(pol, eo, (*cx)->ops);
-        fs::create_directories(a.out);
-        std::string kind = (*cx)->what;
-        for (char& c : kind)
-          if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
-        const fs::path file = fs::path(a.out) / fmt::format("{}-explore-{}.sdt", names[p], kind.substr(0, 24));
-        std::ofstream os(file);
-        os << "# sdmc check (explorer, " << eo.pages << " pages, depth " << eo.depth << "): "
-           << (*cx)->what << " under " << names[p] << "\n# " << (*cx)->detail
-           << "\n# replay: sdmc replay --invariants --policy " << names[p]
-           << (a.mutant_name.empty() ? "" : " --mutant " + a.mutant_name) << " " << file.string() << "\n"
-           << trace::write(t);
-        os.close();
-        if (!os) throw std::runtime_error("cannot write " + file.string());
-        res.files.push_back(file.string());
-        if (!a.json) storyboard_beside(file.string(), names[p], "check");
+        const std::string file = write_counterexample(
+            a, names[p], "explore-" + file_part((*cx)->what),
+            fmt::format("# sdmc check (explorer, {} pages, depth {}): {} under {}\n# {}\n", eo.pages,
+                        eo.depth, (*cx)->what, names[p], (*cx)->detail),
+            counterexample_trace(pol, eo, (*cx)->ops));
+        res.files.push_back(file);
         const bool finding = baseline && bug == mutant::none && cx != &res.explored.violation;
         if (!finding) rc = 1;
         if (!a.json)
           fmt::print("{} under {} (explorer, shortest): {} ({} operations) -> {}\n",
                      finding ? "FINDING" : "ERROR", names[p], (*cx)->what, (*cx)->ops.size(),
-                     file.string());
+                     file);
       }
     }
     results.push_back(std::move(res));

@@ -34,7 +34,10 @@ struct broken_invariant {
 };
 
 
-std::string verdict_of(const replayer& r) { return r.failures.empty() ? "PASS" : "FAIL"; }
+// A broken invariant fails the trace under every policy, as a failed check does.
+std::string verdict_of(const replayer& r, bool invariant_broken) {
+  return r.failures.empty() && !invariant_broken ? "PASS" : "FAIL";
+}
 
 void print_checks(const char* title, const std::vector<check_failure>& checks,
                   const std::string& path) {
@@ -103,14 +106,14 @@ int run(const replay_args& a) {
       continue;
     }
     r->finish();
-    // A broken invariant fails under every policy.
-    if ((!r->failures.empty() || inv) && rc == 0) rc = 1;
+    const std::string verdict = verdict_of(*r, bool(inv));
+    if (verdict != "PASS" && rc == 0) rc = 1;
     const oracle_counts& c = r->ghost.sd;
     if (a.json) {
       all.push_back({{"path", path},
                      {"policy", a.policy},
                      {"mutant", std::string(mutant_name(*bug))},
-                     {"verdict", inv ? "FAIL" : verdict_of(*r)},
+                     {"verdict", verdict},
                      {"invariant", inv ? nlohmann::json{{"line", inv->line}, {"message", inv->message}}
                                        : nlohmann::json()},
                      {"oracle", !a.no_oracle},
@@ -129,12 +132,11 @@ int run(const replay_args& a) {
         a.policy + (*bug == mutant::none ? "" : " with mutant " + a.mutant) +
         (*droppable == droppable_design::swapbacked ? "" : ", droppable " + a.droppable);
     if (a.no_oracle)
-      fmt::print("{}: {} under {} ({} lines; oracle off)\n", path, inv ? "FAIL" : verdict_of(*r),
-                 under, lines);
+      fmt::print("{}: {} under {} ({} lines; oracle off)\n", path, verdict, under, lines);
     else
       fmt::print("{}: {} under {} ({} lines; false negatives {}, lost new mappings {}, false "
                  "positives {}, kernel gaps {})\n",
-                 path, inv ? "FAIL" : verdict_of(*r), under, lines, c.false_negatives, c.lost_new_mappings,
+                 path, verdict, under, lines, c.false_negatives, c.lost_new_mappings,
                  c.false_positives, c.kernel_gaps);
     if (inv) fmt::print("  INVARIANT {}:{}: {}\n", path, inv->line, inv->message);
     print_checks("FAILED", r->failures, path);

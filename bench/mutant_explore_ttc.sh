@@ -32,4 +32,5 @@ swap-loses-soft-dirty sticky 1
 mremap-move-not-soft-dirty sticky 2
 granular-split-drops-node granular 2 --precision
 droppable-dirty-skip-and sticky 1 --droppable dirty-skip --ops $ops,mmap_droppable
+scan-zapped-pte-not-written sticky 1
 T

@@ -138,6 +138,12 @@ int run(const replay_args& a) {
                  "positives {}, kernel gaps {})\n",
                  path, verdict, under, lines, c.false_negatives, c.lost_new_mappings,
                  c.false_positives, c.kernel_gaps);
+    // The write-protect mechanism's own classes, once a uffd-wp reset made them mean something.
+    if (!a.no_oracle && r->ghost.wp_tracking()) {
+      const oracle_counts& w = r->ghost.written;
+      fmt::print("  PAGE_IS_WRITTEN: false negatives {}, lost new mappings {}, false positives {}\n",
+                 w.false_negatives, w.lost_new_mappings, w.false_positives);
+    }
     if (inv) fmt::print("  INVARIANT {}:{}: {}\n", path, inv->line, inv->message);
     print_checks("FAILED", r->failures, path);
     print_checks("differs", r->differences, path);

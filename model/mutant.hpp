@@ -24,6 +24,7 @@ enum class mutant : unsigned char {
   mremap_move_not_soft_dirty,   // move_ptes without pte_mksoft_dirty (mm/mremap.c:move_soft_dirty_pte)
   granular_split_drops_node,    // granular non_sd_reg: a split loses the node straddling the cut
   droppable_dirty_skip_and,     // dirty-skip for VM_DROPPABLE written `vm_flags && VM_DROPPABLE`
+  scan_zapped_pte_not_written,  // v6.7-v7.1, 07b4377bdbe7 "fs/proc/task_mmu: fix PAGEMAP_SCAN written state for unpopulated ptes"
 };
 
 struct mutant_info {
@@ -32,7 +33,7 @@ struct mutant_info {
   std::string_view history;  // the bug, where it came from, what fixed it
 };
 
-inline constexpr std::array<mutant_info, 9> mutant_catalogue{{
+inline constexpr std::array<mutant_info, 10> mutant_catalogue{{
     {mutant::new_vma_not_soft_dirty, "new-vma-not-soft-dirty",
      "new mappings without VM_SOFTDIRTY (2013, fixed by d9104d1ca966)"},
     {mutant::pte_hole_ignores_vma, "pte-hole-ignores-vma",
@@ -51,6 +52,9 @@ inline constexpr std::array<mutant_info, 9> mutant_catalogue{{
      "granular non_sd_reg split drops the node straddling the split point"},
     {mutant::droppable_dirty_skip_and, "droppable-dirty-skip-and",
      "dirty-skip for droppable memory tests `vm_flags && VM_DROPPABLE` instead of `&`"},
+    {mutant::scan_zapped_pte_not_written, "scan-zapped-pte-not-written",
+     "PAGEMAP_SCAN's generic path reads a pte_none inside a PTE table (populated, then zapped) "
+     "as not written (6.7 to 7.1, fixed by 07b4377bdbe7, July 2026)"},
 }};
 
 inline std::optional<mutant> mutant_by_name(std::string_view name) {

@@ -16,8 +16,9 @@ struct mutant_case {
   trace_gen_options gen;
 };
 
-// The campaign every mutant runs: soundness, and nothing read soft-dirty outside a VMA, after
-// every operation (props/properties.hpp). Both show in a replay's oracle counts.
+// The campaign every mutant runs: soundness (bit 55's and PAGE_IS_WRITTEN's), and nothing read
+// soft-dirty outside a VMA, after every operation (props/properties.hpp). All show in a
+// replay's oracle counts.
 inline property_options mutant_property(mutant m) {
   property_options o;
   o.bug = m;
@@ -29,7 +30,7 @@ inline property_options mutant_property(mutant m) {
 inline constexpr std::uint64_t mutant_seed = 1;
 inline constexpr int mutant_cases = 20000;
 
-inline std::array<mutant_case, 7> mutant_cases_table() {
+inline std::array<mutant_case, 8> mutant_cases_table() {
   auto with = [](auto tweak) {
     trace_gen_options g;
     tweak(g);
@@ -64,6 +65,11 @@ inline std::array<mutant_case, 7> mutant_cases_table() {
                                   .clear_refs = 5, .fork = 0, .reclaim = 0, .uffd_wp = 0};
          g.max_ops = 12;
          g.max_len = 2;
+       })},
+      {mutant::scan_zapped_pte_not_written, "sticky", with([](trace_gen_options& g) {
+         // a page registered for uffd-wp, written, then zapped (B17's own sequence)
+         g.weights.uffd_wp = 6;
+         g.weights.madvise = 8;
        })},
   }};
 }

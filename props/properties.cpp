@@ -25,6 +25,7 @@ std::string_view kind_name(finding::kind k) {
     case finding::kind::false_positive: return "false positive";
     case finding::kind::moved_clean: return "moved page reads clean";
     case finding::kind::invariant: return "invariant";
+    case finding::kind::written_false_negative: return "PAGE_IS_WRITTEN false negative";
   }
   return "?";
 }
@@ -56,7 +57,7 @@ std::optional<finding> check_trace(const policy& pol, const trace::Trace& t,
   replayer r(t, pol, ro);
   r.k.mm.bug = opt.bug;
   const bool lost_counts = carries_new_mapping_signal(pol);
-  oracle_counts before;
+  oracle_counts before, before_written;
   pset excused;  // false positives the kernel's rules mandate (excused_false_positive)
   for (std::size_t i = 0; i < t.lines.size(); ++i) {
     // The pages of an mremap's source that hold a present or swap PTE, before it runs.
@@ -91,6 +92,11 @@ std::optional<finding> check_trace(const policy& pol, const trace::Trace& t,
         return at(K::lost_new_mapping, "lost new mapping (newly mapped, reads clean) at " +
                   pages_text(j.lost_new_mappings));
       }
+      if (opt.soundness && r.ghost.written.false_negatives > before_written.false_negatives)
+        return at(K::written_false_negative,
+                  "PAGE_IS_WRITTEN false negative (stored to since the uffd-wp reset, reads not "
+                  "written) at " + pages_text(r.ghost.judge_written(r.k).false_negatives));
+      before_written = r.ghost.written;
       if (opt.unmapped_clean && c.false_positives > before.false_positives) {
         pset outside = r.ghost.judge_sd(r.k).false_positives;
         for (const vma_ref& v : r.k.mm.all_vmas()) outside -= prange(v.vm_start, v.vm_end);

@@ -17,19 +17,24 @@ namespace sdmc::props {
 
 // What failed, and after which line (index into Trace::lines).
 struct finding {
-  enum class kind { false_negative, lost_new_mapping, unmapped_dirty, false_positive, moved_clean, invariant };
+  enum class kind {
+    false_negative, lost_new_mapping, unmapped_dirty, false_positive, moved_clean, invariant,
+    written_false_negative
+  };
   std::size_t line = 0;
   std::string what;
   kind k = kind::invariant;
 };
 // "false negative", "lost new mapping", "unmapped page reads soft-dirty", "false positive",
-// "moved page reads clean", "invariant".
+// "moved page reads clean", "invariant", "PAGE_IS_WRITTEN false negative".
 std::string_view kind_name(finding::kind k);
 
 struct property_options {
   mutant bug = mutant::none;
   // Soundness, judged by the ghost oracle after every line: no false negative, and no lost new
-  // mapping where the policy carries a per-mapping signal (carries_new_mapping_signal).
+  // mapping where the policy carries a per-mapping signal (carries_new_mapping_signal); and,
+  // under every design, no page stored to since its uffd-wp reset reading PAGE_IS_WRITTEN
+  // clear (oracle::judge_written: the write-protect mechanism beside soft-dirty).
   bool soundness = true;
   // Nothing reads soft-dirty outside every VMA (pagemap_pte_hole; the oracle counts such a
   // page as a false positive). Part of the mutant campaign, so that every mutant of the

@@ -216,6 +216,13 @@ std::vector<failure> failures(const policy& pol, const explore_options& opt, con
   if (!j.lost_new_mappings.empty()) out.push_back({"lost new mapping", page_list(j.lost_new_mappings, w)});
   if (opt.precision && !j.false_positives.empty())
     out.push_back({"false positive", page_list(j.false_positives, w)});
+  // The write-protect mechanism beside it, under every design: no page stored to since its
+  // uffd-wp reset reads PAGE_IS_WRITTEN clear (oracle::judge_written).
+  if (o.wp_tracking()) {
+    const judgement wj = o.judge_written(k);
+    if (!wj.false_negatives.empty())
+      out.push_back({"written false negative", page_list(wj.false_negatives, w)});
+  }
   return out;
 }
 

@@ -228,6 +228,7 @@ class kernel {
   // The uffd-wp design (policy::emulates_soft_dirty_with_uffd_wp): register a new mapping.
   void consumer_track_new(pfn_t start, pfn_t end, bool protect);
   bool scan_written(const vma_ref& vma, pfn_t pfn) const;
+  bool pte_none_written() const;  // PAGE_IS_WRITTEN of a pte_none inside a PTE table
   // Runs of [s,e) inside `vma` with their PAGE_IS_WRITTEN category.
   template <class F> void for_each_written_run(const vma_ref& vma, pfn_t s, pfn_t e, F&& f) const;
 };

@@ -256,10 +256,14 @@ judgement oracle::judge_written(const kernel& k) const {
     l[TRACKED].push_back(prange(v.vm_start, v.vm_end));
     for (const auto& iv : k.written_pages(v.vm_start, v.vm_end)) l[BIT_PTE].push_back(iv);
   });
-  k.mm.for_each_pte(0, ALL, [&](pfn_t b, pfn_t e, const pte_t& p) {
-    if ((p.is_present() && p.page != pte_page::zero) || p.kind == pte_kind::swap)
-      l[DATA].push_back(prange(b, e));
-  });
+  // A consumer of PAGE_IS_WRITTEN reads that bit alone (no PM_PRESENT beside it), and the
+  // async mode documents a zap as a change ("MADV_DONTNEED on anonymous memory ... is treated
+  // as dirtying of memory by dropping uffd-wp bit", Documentation/admin-guide/mm/userfaultfd.rst):
+  // a page stored to since the reset must read written even when it holds no data any more.
+  // Those are the pages 07b4377bdbe7 (pte_none inside a table) and 40de8160ca7f (PMD holes)
+  // fixed, both "data corruption" for a checkpointing consumer. So every tracked page counts
+  // as data here, unlike the soft-dirty judgement whose consumers also read PM_PRESENT.
+  l[DATA] = l[TRACKED];
   return sweep(l, true, true).pages;
 }
 

@@ -10,7 +10,16 @@ bool kernel::scan_written(const vma_ref& vma, pfn_t pfn) const {
   // (pagemap_scan_pte_hole, July 2026 backport); pte_none inside a table always is
   // (pagemap_page_category backport); present or swap entries unless uffd-wp protected.
   if (!mm.has_table(pfn)) return vma.v.vm_flags & VM_UFFD_WP;
-  return !mm.pte_at(pfn).uffd_wp;
+  const pte_t p = mm.pte_at(pfn);
+  if (p.kind == pte_kind::none) return pte_none_written();
+  return !p.uffd_wp;
+}
+
+bool kernel::pte_none_written() const {
+  // Mutant scan-zapped-pte-not-written: before 07b4377bdbe7 pagemap_page_category gave a
+  // pte_none no category, so the generic walk (category_anyof_mask, or WP_MATCHING with any
+  // other mask) read a zapped page as not written and armed no marker there.
+  return mm.bug != mutant::scan_zapped_pte_not_written;
 }
 
 template <class F>
@@ -18,12 +27,13 @@ void kernel::for_each_written_run(const vma_ref& vma, pfn_t s0, pfn_t e0, F&& f)
   mm.for_each_table_run(s0, e0, [&](pfn_t s, pfn_t e, bool table) {
     if (!table) { f(s, e, bool(vma.v.vm_flags & VM_UFFD_WP)); return; }
     pfn_t at = s;
+    const bool none_written = pte_none_written();
     mm.for_each_pte(s, e, [&](pfn_t ps, pfn_t pe, const pte_t& p) {
-      if (at < ps) f(at, ps, true);  // pte_none inside a table
+      if (at < ps) f(at, ps, none_written);  // pte_none inside a table
       f(ps, pe, !p.uffd_wp);
       at = pe;
     });
-    if (at < e) f(at, e, true);
+    if (at < e) f(at, e, none_written);
   });
 }
 

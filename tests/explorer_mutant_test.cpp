@@ -73,6 +73,9 @@ const mutant_search kSearches[] = {
     // the dirty-skip condition true for every VMA: a written shmem page reclaimed as clean.
     {mutant::droppable_dirty_skip_and, "sticky", 1, ",mmap_droppable", false,
      droppable_design::dirty_skip, "invariant: page 0 of memory file"},
+    // a page registered for uffd-wp, written, zapped: pte_none in its table reads not written.
+    {mutant::scan_zapped_pte_not_written, "sticky", 1, "", false, droppable_design::swapbacked,
+     "written false negative"},
 };
 
 // Replays `t` from the explorer's initial state (with `bug`) and names the first property the
@@ -95,6 +98,8 @@ std::string broken(const policy& pol, const mutant_search& s, mutant bug, const 
   if (!j.false_negatives.empty()) return "false negative";
   if (!j.lost_new_mappings.empty()) return "lost new mapping";
   if (o.precision && !j.false_positives.empty()) return "false positive";
+  if (ghost.wp_tracking() && !ghost.judge_written(k).false_negatives.empty())
+    return "written false negative";
   return "";
 }
 

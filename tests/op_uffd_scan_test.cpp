@@ -137,6 +137,28 @@ TEST(uffd_wp, anon_dontneed_drops_protection_and_markers_and_reads_written) {
   s.expect_written(u, "11");
 }
 
+TEST(uffd_wp, a_stored_page_zapped_since_the_reset_still_reads_written) {
+  // B17 (07b4377bdbe7, backported to this tree): populated, written, zapped -- the page holds
+  // no data, but a consumer of PAGE_IS_WRITTEN alone must re-read it. The oracle judges it so
+  // (oracle::judge_written); the mutant gives pte_none no category, as the generic walk did.
+  for (const mutant m : {mutant::none, mutant::scan_zapped_pte_not_written}) {
+    scenario s;
+    s.k.mm.bug = m;
+    const u64 g = s.guard(8);
+    const u64 u = g + 1 * ps;
+    s.mmap(u, 2, "rw-");
+    s.uffd_wp(u, 2);
+    s.write(u, 2);
+    s.madvise(u, 1, "dontneed");
+    s.expect_present(u, "01");
+    const bool fixed = m == mutant::none;
+    s.expect_written(u, fixed ? "11" : "01");
+    const judgement j = s.ghost.judge_written(s.k);
+    EXPECT_EQ(j.false_negatives.empty(), fixed) << mutant_name(m);
+    if (!fixed) EXPECT_TRUE(boost::icl::contains(j.false_negatives, addr_to_pfn(u)));
+  }
+}
+
 TEST(uffd_wp, shmem_dontneed_turns_still_protected_ptes_into_markers) {
   // Section 6.5: pte_install_uffd_wp_if_needed (mm_inline.h:560-593) for file/shmem VMAs: a PTE
   // that was still protected becomes a marker (not written); a written one becomes pte_none

@@ -3,8 +3,9 @@
 // the shrunk counterexample has at most 6 operations; written as an sdtrace file, ending with
 // an `expect sd` of what the unmutated model reports, `sdmc replay --mutant NAME --policy P`
 // reproduces it (the oracle counts a false negative, a lost new mapping, a false positive at
-// an unmapped address or a PAGE_IS_WRITTEN false negative, or the expectation differs) while the unmutated model replays it
-// clean. The time to the counterexample is printed (docs/performance.md).
+// an unmapped address or a PAGE_IS_WRITTEN false negative, or the expectation differs) while
+// the unmutated model replays it clean. The time to the counterexample is printed
+// (docs/performance.md).
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>

@@ -18,7 +18,8 @@ bool kernel::scan_written(const vma_ref& vma, pfn_t pfn) const {
 bool kernel::pte_none_written() const {
   // Mutant scan-zapped-pte-not-written: before 07b4377bdbe7 pagemap_page_category gave a
   // pte_none no category, so the generic walk (category_anyof_mask, or WP_MATCHING with any
-  // other mask) read a zapped page as not written and armed no marker there.
+  // other mask) read a zapped page as not written and armed no marker there. The real
+  // kernel reads it written (traces/examples/uffd-shmem-zap-markers.sdt, label `kernel`).
   return mm.bug != mutant::scan_zapped_pte_not_written;
 }
 

@@ -18,7 +18,7 @@ while read -r m policy pages extra; do
   for run in 1 2 3; do
     printf '%-34s ' "$m"
     { time build/sdmc explore --policy "$policy" --pages "$pages" --depth 6 --quiet --out "$out" \
-        --mutant "$m" $extra | grep -oE '^(VIOLATION: [a-z -]+|distinct states: [0-9,]+)' |
+        --mutant "$m" $extra | grep -oE '^(VIOLATION: [A-Za-z_ -]+|distinct states: [0-9,]+)' |
         tr '\n' ' '; } 2>&1 | tr '\n' ' '
     echo
   done

@@ -221,7 +221,7 @@ std::vector<failure> failures(const policy& pol, const explore_options& opt, con
   if (o.wp_tracking()) {
     const judgement wj = o.judge_written(k);
     if (!wj.false_negatives.empty())
-      out.push_back({"written false negative", page_list(wj.false_negatives, w)});
+      out.push_back({"PAGE_IS_WRITTEN false negative", page_list(wj.false_negatives, w)});
   }
   return out;
 }

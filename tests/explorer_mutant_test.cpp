@@ -75,7 +75,7 @@ const mutant_search kSearches[] = {
      droppable_design::dirty_skip, "invariant: page 0 of memory file"},
     // a page registered for uffd-wp, written, zapped: pte_none in its table reads not written.
     {mutant::scan_zapped_pte_not_written, "sticky", 1, "", false, droppable_design::swapbacked,
-     "written false negative"},
+     "PAGE_IS_WRITTEN false negative"},
 };
 
 // Replays `t` from the explorer's initial state (with `bug`) and names the first property the
@@ -99,7 +99,7 @@ std::string broken(const policy& pol, const mutant_search& s, mutant bug, const 
   if (!j.lost_new_mappings.empty()) return "lost new mapping";
   if (o.precision && !j.false_positives.empty()) return "false positive";
   if (ghost.wp_tracking() && !ghost.judge_written(k).false_negatives.empty())
-    return "written false negative";
+    return "PAGE_IS_WRITTEN false negative";
   return "";
 }
 

@@ -195,17 +195,14 @@ void configure(kernel& k, const explore_options& opt) {
   k.mm.droppable = opt.droppable;
 }
 
-struct failure {
-  std::string what, detail;
-};
-
 // Every property a state fails, in the order they are reported: the structural invariants
 // (sim/invariants.hpp, which include "nothing outside a VMA reads soft-dirty" and, for the
 // designs that promise it, the write-tracking rule; then opt.extra_check), false negative,
-// lost new mapping (for designs with a per-mapping signal) and false positive (when asked for).
-std::vector<failure> failures(const policy& pol, const explore_options& opt, const state_window& w,
-                              const kernel& k, const oracle& o) {
-  std::vector<failure> out;
+// lost new mapping (for designs with a per-mapping signal), false positive (when asked for)
+// and PAGE_IS_WRITTEN false negative.
+std::vector<state_failure> failures(const policy& pol, const explore_options& opt,
+                                    const state_window& w, const kernel& k, const oracle& o) {
+  std::vector<state_failure> out;
   std::optional<std::string> bad = check_invariants(k);
   if (!bad && opt.extra_check) bad = opt.extra_check(k, o);
   if (bad) out.push_back({"invariant", *bad});
@@ -226,7 +223,7 @@ std::vector<failure> failures(const policy& pol, const explore_options& opt, con
   return out;
 }
 
-bool is_soundness(const failure& f) { return f.what == "false negative" || f.what == "lost new mapping"; }
+bool is_soundness(const state_failure& f) { return f.what == "false negative" || f.what == "lost new mapping"; }
 
 // A counterexample must reproduce from the initial state by the model alone, without going
 // through keys: a canonical encoding that dropped something the rules read would show here.
@@ -237,14 +234,19 @@ void verify(const policy& pol, const explore_options& opt, const state_window& w
   oracle o;
   k.obs = &o;
   for (const Line& l : c.ops) apply_op(k, l);
-  const std::vector<failure> f = failures(pol, opt, w, k, o);
-  if (std::none_of(f.begin(), f.end(), [&](const failure& x) { return x.what == c.what; }))
+  const std::vector<state_failure> f = failures(pol, opt, w, k, o);
+  if (std::none_of(f.begin(), f.end(), [&](const state_failure& x) { return x.what == c.what; }))
     throw std::logic_error("explorer: the " + c.what + " found after " + std::to_string(c.ops.size()) +
                            " operations does not reproduce from the initial state (the state "
                            "encoding lost something the rules read)");
 }
 
 }  // namespace
+
+std::vector<state_failure> state_failures(const policy& pol, const explore_options& opt,
+                                          const kernel& k, const oracle& o) {
+  return failures(pol, opt, state_window{addr_to_pfn(opt.base), opt.pages}, k, o);
+}
 
 const std::vector<op_family>& op_families() {
   static const std::vector<op_family> out = [] {
@@ -391,7 +393,7 @@ explore_result explore(const policy& pol, const explore_options& opt,
   // Checks a new state; true when the search must stop.
   auto check = [&](const kernel& k, const oracle& o, std::uint64_t s) {
     bool finding = false;
-    for (failure& f : failures(pol, opt, w, k, o)) {
+    for (state_failure& f : failures(pol, opt, w, k, o)) {
       if (!(opt.soundness_is_finding && is_soundness(f))) {
         found_one(res.violation, std::move(f.what), std::move(f.detail), s);
         return true;

@@ -90,6 +90,15 @@ struct explore_result {
   std::uint64_t finding_states = 0;
 };
 
+// A property a state fails, as the explorer reports it: "invariant", "false negative", "lost
+// new mapping", "false positive", "PAGE_IS_WRITTEN false negative"; and where.
+struct state_failure {
+  std::string what, detail;
+};
+// Every property the state (k, o) fails under `opt`, in the order the search reports them.
+std::vector<state_failure> state_failures(const policy& pol, const explore_options& opt,
+                                          const kernel& k, const oracle& o);
+
 // Runs the search. `progress` (optional) is called about every `progress_every`.
 explore_result explore(const policy& pol, const explore_options& opt,
                        const std::function<void(const explore_progress&)>& progress = {},

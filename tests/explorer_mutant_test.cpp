@@ -11,7 +11,6 @@
 
 #include "model/policy.hpp"
 #include "sim/explorer.hpp"
-#include "sim/invariants.hpp"
 #include "sim/oracle.hpp"
 #include "traces/sdtrace.hpp"
 
@@ -79,8 +78,9 @@ const mutant_search kSearches[] = {
 };
 
 // Replays `t` from the explorer's initial state (with `bug`) and names the first property the
-// final state breaks, as "what: detail" like the explorer, or "" when none does. With
-// `check_results`, each line's result must be the one the file records.
+// final state breaks (the explorer's own judgement of a state, state_failures), as
+// "what: detail", or "" when none does. With `check_results`, each line's result must be the
+// one the file records.
 std::string broken(const policy& pol, const mutant_search& s, mutant bug, const trace::Trace& t,
                    bool check_results) {
   const explore_options o = options(s, bug);
@@ -93,14 +93,8 @@ std::string broken(const policy& pol, const mutant_search& s, mutant bug, const 
     const Result got = apply_op(k, l);
     if (check_results) EXPECT_EQ(got, l.expected) << "line " << l.lineno << ": " << trace::format_line(l);
   }
-  if (auto v = check_invariants(k)) return "invariant: " + *v;
-  const judgement j = ghost.judge_sd(k);
-  if (!j.false_negatives.empty()) return "false negative";
-  if (!j.lost_new_mappings.empty()) return "lost new mapping";
-  if (o.precision && !j.false_positives.empty()) return "false positive";
-  if (ghost.wp_tracking() && !ghost.judge_written(k).false_negatives.empty())
-    return "PAGE_IS_WRITTEN false negative";
-  return "";
+  const std::vector<state_failure> f = state_failures(pol, o, k, ghost);
+  return f.empty() ? "" : f.front().what + ": " + f.front().detail;
 }
 
 class explorer_finds : public ::testing::TestWithParam<mutant_search> {};

@@ -1,5 +1,6 @@
 // sdmc explore --policy P [--pages N] [--depth D] [--ops LIST] [--mutant NAME] [--out DIR]
 //              [--max-states M] [--no-swap] [--droppable DESIGN] [--precision] [--quiet]
+//              [--engine model|compact] [--cross-check]
 // The bounded exhaustive model checker (sim/explorer.hpp): every operation sequence of at most
 // D operations inside an N-page window, breadth first, each distinct state once, the structural
 // invariants (sim/invariants.hpp) and soundness checked at every state. Exit 0 no
@@ -35,7 +36,8 @@ struct explore_args {
   std::string droppable = "swapbacked";
   std::string out = "sdmc-out";
   std::uint64_t max_states = 0;
-  bool no_swap = false, quiet = false, precision = false;
+  std::string engine = "model";
+  bool no_swap = false, quiet = false, precision = false, cross_check = false;
 };
 
 std::string grouped(std::uint64_t n) {
@@ -103,6 +105,12 @@ int run(const explore_args& a) {
   if (!droppable) return 2;
   o.droppable = *droppable;
   o.precision = a.precision;
+  if (a.engine != "model" && a.engine != "compact") {
+    fmt::print(stderr, "sdmc explore: unknown --engine '{}' (known: model, compact)\n", a.engine);
+    return 2;
+  }
+  o.engine = a.engine == "compact" ? explore_engine::compact : explore_engine::model;
+  o.cross_check = a.cross_check;
   std::size_t alphabet = 0;
   try {
     alphabet = make_alphabet(o).size();
@@ -111,10 +119,11 @@ int run(const explore_args& a) {
     return 2;
   }
   fmt::print("sdmc explore: policy {}{}, {} page{} at {:#x}, depth {}, {} operations per state "
-             "({}), swap {}\n",
+             "({}), swap {}, {} engine{}\n",
              a.policy, a.mutant_name.empty() ? "" : ", mutant " + a.mutant_name, a.pages,
              a.pages == 1 ? "" : "s", o.base,
-             a.depth, alphabet, o.ops, o.swap ? "on" : "off");
+             a.depth, alphabet, o.ops, o.swap ? "on" : "off", a.engine,
+             a.cross_check ? " cross-checked against the model" : "");
   std::fflush(stdout);
 
   const bool tty = isatty(2);
@@ -129,6 +138,16 @@ int run(const explore_args& a) {
   explore_result r;
   try {
     r = explore(*pol, o, progress);
+  } catch (const std::invalid_argument& e) {
+    if (tty && !a.quiet) fmt::print(stderr, "\n");
+    fmt::print(stderr, "sdmc explore: {}\n", e.what());
+    return 2;
+  } catch (const std::logic_error& e) {
+    // Not bad input: the two implementations of the rules disagree (--cross-check), or a
+    // counterexample did not reproduce from the initial state: a bug of sdmc itself.
+    if (tty && !a.quiet) fmt::print(stderr, "\n");
+    fmt::print(stderr, "sdmc explore: ERROR: {}\n", e.what());
+    return 1;
   } catch (const std::exception& e) {
     if (tty && !a.quiet) fmt::print(stderr, "\n");
     fmt::print(stderr, "sdmc explore: {}\n", e.what());
@@ -196,6 +215,13 @@ void add_explore(CLI::App& app, int& exit_code) {
   cmd->add_flag("--precision", a->precision,
                 "also a violation: a false positive (not for uffd-wp, whose zaps read written)");
   cmd->add_flag("--quiet", a->quiet, "no progress line");
+  cmd->add_option("--engine", a->engine,
+                  "model (every operation and design, the default) or compact (a 48-byte state: "
+                  "private anonymous memory, at most 8 pages, upstream-6.12 and sticky; "
+                  "sim/compact/rules.hpp)");
+  cmd->add_flag("--cross-check", a->cross_check,
+                "with --engine compact: run every transition and judgement in the model too and "
+                "stop at the first difference (exit 1)");
   cmd->callback([a, &exit_code] { exit_code = run(*a); });
 }
 

@@ -5,7 +5,14 @@
 #include <sstream>
 #include <stdexcept>
 #include <ctime>
+#include <memory>
+#include <new>
 
+#include <sys/mman.h>
+
+#include <fmt/format.h>
+
+#include "sim/compact/rules.hpp"
 #include "sim/invariants.hpp"
 #include "sim/replay.hpp"
 #include "sim/state_codec.hpp"
@@ -131,27 +138,39 @@ std::string page_list(const pset& s, const state_window& w) {
 }
 
 // The visited set: open addressing over 128-bit fingerprints, linear probing. A zero
-// fingerprint marks an empty slot (a real zero is stored as 1).
+// fingerprint marks an empty slot (a real zero is stored as 1). The table lives in anonymous
+// memory asked for in transparent huge pages: its accesses are random, and with 4 KiB pages
+// nearly every one of them also missed the TLB.
 class fingerprint_set {
  public:
-  fingerprint_set() : slots_(1u << 16) {}
+  fingerprint_set() : slots_(table(1u << 16)), mask_((1u << 16) - 1) {}
   // True when fp was not there (it is now).
   bool insert(fingerprint128 fp) {
     if (fp.lo == 0 && fp.hi == 0) fp.lo = 1;
-    if (2 * (size_ + 1) > slots_.size()) grow();
-    return place(slots_, fp);
+    if (2 * (size_ + 1) > mask_ + 1) grow();
+    return place(slots_.get(), mask_, fp);
   }
   std::size_t size() const { return size_; }
   // Brings fp's first slot into the cache ahead of insert.
-  void prefetch(const fingerprint128& fp) const {
-    __builtin_prefetch(&slots_[fp.lo & (slots_.size() - 1)]);
-  }
+  void prefetch(const fingerprint128& fp) const { __builtin_prefetch(&slots_[fp.lo & mask_]); }
 
  private:
-  std::vector<fingerprint128> slots_;
+  struct unmap {
+    std::size_t bytes;
+    void operator()(fingerprint128* p) const { munmap(p, bytes); }
+  };
+  using slots = std::unique_ptr<fingerprint128[], unmap>;
+  slots slots_;
+  std::size_t mask_;
   std::size_t size_ = 0;
-  bool place(std::vector<fingerprint128>& t, const fingerprint128& fp) {
-    const std::size_t mask = t.size() - 1;
+  static slots table(std::size_t n) {
+    const std::size_t bytes = n * sizeof(fingerprint128);
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    madvise(p, bytes, MADV_HUGEPAGE);  // advice: without THP it is ignored
+    return slots(static_cast<fingerprint128*>(p), unmap{bytes});  // zero-filled: all empty
+  }
+  bool place(fingerprint128* t, std::size_t mask, const fingerprint128& fp) {
     for (std::size_t i = fp.lo & mask;; i = (i + 1) & mask) {
       if (t[i] == fp) return false;
       if (t[i].lo == 0 && t[i].hi == 0) {
@@ -162,11 +181,13 @@ class fingerprint_set {
     }
   }
   void grow() {
-    std::vector<fingerprint128> bigger(slots_.size() * 2);
+    const std::size_t n = 2 * (mask_ + 1);
+    slots bigger = table(n);
     size_ = 0;
-    for (const fingerprint128& fp : slots_)
-      if (fp.lo || fp.hi) place(bigger, fp);
-    slots_.swap(bigger);
+    for (std::size_t i = 0; i <= mask_; ++i)
+      if (slots_[i].lo || slots_[i].hi) place(bigger.get(), n - 1, slots_[i]);
+    slots_ = std::move(bigger);
+    mask_ = n - 1;
   }
 };
 
@@ -357,15 +378,146 @@ Result apply_op(kernel& k, const Line& l) {
       l.op);
 }
 
-explore_result explore(const policy& pol, const explore_options& opt,
-                       const std::function<void(const explore_progress&)>& progress,
-                       std::chrono::milliseconds progress_every) {
+namespace {
+
+// The two ways of holding the explorer's states. An engine has a `slot` for a child being
+// built, a `frontier` of states still to expand, and: initial(slot), load(frontier, i) (the
+// parent and its fingerprint `self`), child(slot, a) (the parent, operation a applied),
+// fingerprint_of(slot), failures(slot), keep(slot, frontier) and key_bytes(slot).
+
+// The model itself: every state a canonical key (sim/state_codec.hpp) decoded into a kernel.
+struct model_engine {
+  const policy& pol;
+  const explore_options& opt;
+  const state_window& w;
+  const std::vector<Line>& alphabet;
+  struct slot {
+    std::optional<kernel> k;
+    std::optional<oracle> o;
+    std::vector<char> buf;
+    std::string_view key;  // in buf
+  };
+  using frontier = level_keys;
+  static constexpr std::size_t lookahead = 4;  // a child is a whole kernel: few in flight
+  std::optional<kernel> pk{};
+  std::optional<oracle> po{};
+  fingerprint128 self{};
+
+  fingerprint128 initial(slot& c) {
+    c.k.emplace(pol, opt.swap);
+    configure(*c.k, opt);
+    c.o.emplace();
+    c.key = encode_state(*c.k, *c.o, w, c.buf);
+    return fingerprint(c.key);
+  }
+  void load(const frontier& f, std::size_t i) {
+    pk.emplace(pol, opt.swap);
+    po.emplace();
+    decode_state(f.at(i), w, *pk, *po);
+    self = fingerprint(f.at(i));
+  }
+  void child(slot& c, std::size_t a) {
+    c.k.emplace(*pk);
+    c.o.emplace(*po);
+    c.k->obs = &*c.o;
+    apply_op(*c.k, alphabet[a]);
+    c.key = encode_state(*c.k, *c.o, w, c.buf);
+  }
+  fingerprint128 fingerprint_of(const slot& c) const { return fingerprint(c.key); }
+  std::vector<state_failure> failures(const slot& c) const { return sdmc::failures(pol, opt, w, *c.k, *c.o); }
+  static constexpr bool failures_have_detail = true;
+  void keep(const slot& c, frontier& f) const { f.add(c.key); }
+  std::size_t key_bytes(const slot& c) const { return c.key.size(); }
+};
+
+// The compact engine (sim/compact/rules.hpp): the state is its own key. A state its own
+// judgement finds failing is rebuilt in the model and judged there, so what is reported is
+// the model's verdict. With cross_check, every transition is also run by the model and must
+// give the same key, and every state must get the same verdict from both.
+struct compact_engine {
+  const policy& pol;
+  const explore_options& opt;
+  const state_window& w;
+  const std::vector<Line>& alphabet;
+  bool cross_check;
+  compact::rules rules{pol, opt, alphabet};
+  struct slot {
+    compact::state s;
+  };
+  using frontier = std::vector<compact::state>;
+  static constexpr std::size_t lookahead = 16;  // 48-byte children: prefetch far ahead
+  compact::state parent{};
+  fingerprint128 self{};
+  std::string model_key{};  // cross_check: the model's key of the parent's child
+  std::vector<char> buf{};
+
+  fingerprint128 initial(slot& c) {
+    c.s = compact::state{};
+    return compact::fingerprint(c.s);
+  }
+  void load(const frontier& f, std::size_t i) {
+    parent = f[i];
+    self = compact::fingerprint(parent);
+  }
+  void child(slot& c, std::size_t a) {
+    c.s = parent;
+    rules.apply(c.s, a);
+    if (cross_check) check_transition(c.s, a);
+  }
+  // A quarter to a third of the operations change nothing: no fingerprint needed.
+  fingerprint128 fingerprint_of(const slot& c) const {
+    return c.s == parent ? self : compact::fingerprint(c.s);
+  }
+  // What its own judgement finds, named as the model names it but without the pages (the
+  // detail): the search asks explain() for that when it reports the state.
+  std::vector<state_failure> failures(const slot& c) const {
+    const unsigned bits = rules.judge(c.s);
+    if (cross_check) return model_failures(c, bits);
+    std::vector<state_failure> out;
+    for (const auto& [bit, what] : compact::failure_names)
+      if (bits & bit) out.push_back({std::string(what), {}});
+    return out;
+  }
+  static constexpr bool failures_have_detail = false;
+  std::vector<state_failure> explain(const slot& c) const { return model_failures(c, rules.judge(c.s)); }
+  // The model's judgement of the same state, which must find what the compact one found.
+  std::vector<state_failure> model_failures(const slot& c, unsigned bits) const {
+    kernel k(pol, opt.swap);
+    oracle o;
+    rules.to_model(c.s, k, o);
+    std::vector<state_failure> f = sdmc::failures(pol, opt, w, k, o);
+    if (compact::failure_bits(f) != bits)
+      throw std::logic_error(fmt::format(
+          "compact engine: the state judged {:#x} by its rules is judged {:#x} by the model ({})",
+          bits, compact::failure_bits(f), f.empty() ? "no failure" : f.front().what + ": " + f.front().detail));
+    return f;
+  }
+  void keep(const slot& c, frontier& f) const { f.push_back(c.s); }
+  std::size_t key_bytes(const slot&) const { return sizeof(compact::state); }
+
+  // The model's transition from the same parent must reach the same state.
+  void check_transition(const compact::state& got, std::size_t a) {
+    kernel k(pol, opt.swap);
+    oracle o;
+    rules.to_model(parent, k, o);
+    k.obs = &o;
+    apply_op(k, alphabet[a]);
+    model_key.assign(encode_state(k, o, w, buf));
+    kernel gk(pol, opt.swap);
+    oracle go;
+    rules.to_model(got, gk, go);
+    if (encode_state(gk, go, w, buf) != model_key)
+      throw std::logic_error("compact engine: `" + format_line(alphabet[a]) +
+                             "` reaches a state the model does not reach from the same parent");
+  }
+};
+
+template <class Engine>
+explore_result search(Engine& eng, const explore_options& opt, const std::vector<Line>& alphabet,
+                      const policy& pol, const state_window& w,
+                      const std::function<void(const explore_progress&)>& progress,
+                      std::chrono::milliseconds progress_every) {
   using clock = std::chrono::steady_clock;
-  const std::vector<Line> alphabet = make_alphabet(opt);
-  if (opt.precision && pol.emulates_soft_dirty_with_uffd_wp())
-    throw std::invalid_argument("--precision: uffd-wp has kernel-mandated false positives after "
-                                "zaps (props/properties.hpp); its precision is a property test");
-  const state_window w{addr_to_pfn(opt.base), opt.pages};
   const auto t0 = clock::now();
   const double cpu0 = thread_cpu_seconds();
   auto next_report = t0 + progress_every;
@@ -375,9 +527,7 @@ explore_result explore(const policy& pol, const explore_options& opt,
   fingerprint_set seen;
   std::vector<std::uint32_t> parent;  // per state, in discovery order
   std::vector<std::uint16_t> via;     // the alphabet index that reached it
-  level_keys cur, next;
-  std::string buf;
-  std::vector<char> kbuf[2];  // the two children's keys (see below)
+  typename Engine::frontier cur, next;
 
   auto path_to = [&](std::uint64_t s) {
     std::vector<Line> ops;
@@ -391,9 +541,18 @@ explore_result explore(const policy& pol, const explore_options& opt,
     verify(pol, opt, w, *slot);
   };
   // Checks a new state; true when the search must stop.
-  auto check = [&](const kernel& k, const oracle& o, std::uint64_t s) {
+  auto check = [&](const typename Engine::slot& c, std::uint64_t s) {
+    std::vector<state_failure> fs = eng.failures(c);
+    // The pages (an engine may leave them out) are needed for what is reported: a violation,
+    // or the first state of a finding's class.
+    auto reported = [&](const state_failure& f) {
+      if (!(opt.soundness_is_finding && is_soundness(f))) return true;
+      return !(f.what == "false negative" ? res.false_negative : res.lost_new_mapping);
+    };
+    if constexpr (!Engine::failures_have_detail)
+      if (std::any_of(fs.begin(), fs.end(), reported)) fs = eng.explain(c);
     bool finding = false;
-    for (state_failure& f : failures(pol, opt, w, k, o)) {
+    for (state_failure& f : fs) {
       if (!(opt.soundness_is_finding && is_soundness(f))) {
         found_one(res.violation, std::move(f.what), std::move(f.detail), s);
         return true;
@@ -416,67 +575,65 @@ explore_result explore(const policy& pol, const explore_options& opt,
 
   // The initial state: an empty address space.
   {
-    kernel k(pol, opt.swap);
-    configure(k, opt);
-    oracle o;
-    encode_state(k, o, w, buf);
-    seen.insert(fingerprint(buf));
+    typename Engine::slot c;
+    seen.insert(eng.initial(c));
     parent.push_back(0);
     via.push_back(0);
     res.states_at_depth.push_back(1);
-    res.key_bytes_max = buf.size();
-    if (check(k, o, 0)) return finish();
-    cur.add(buf);
+    res.key_bytes_max = eng.key_bytes(c);
+    if (check(c, 0)) return finish();
+    eng.keep(c, cur);
   }
 
   std::uint64_t level_first = 0;  // index of the first state of the level being expanded
+  // A pipeline over a ring of Engine::lookahead children: child a is built, then child a-1
+  // fingerprinted (its bytes were stored one operation ago: no load waits on a store still in
+  // flight) and its visited-set slot prefetched, and child a+1-L inserted.
+  constexpr std::size_t L = Engine::lookahead;
+  static_assert(L >= 2 && (L & (L - 1)) == 0);
+  std::vector<typename Engine::slot> kid(L);
+  std::array<fingerprint128, L> fp;
   for (unsigned depth = 0; depth < opt.depth && cur.size(); ++depth) {
     const std::uint64_t next_first = level_first + cur.size();
     const bool keep_keys = depth + 1 < opt.depth;
     std::uint64_t found = 0;
     for (std::size_t i = 0; i < cur.size(); ++i) {
-      kernel pk(pol, opt.swap);
-      oracle po;
-      decode_state(cur.at(i), w, pk, po);
-      const fingerprint128 self = fingerprint(cur.at(i));
-      // Each child's visited-set slot is prefetched while the next child is computed: two
-      // children are alive at a time, the one being built and the one being inserted.
-      std::optional<kernel> kid[2];
-      std::optional<oracle> ghost[2];
-      std::string_view key[2];  // in kbuf[0], kbuf[1]
-      fingerprint128 fp[2];
+      eng.load(cur, i);
       // Inserts child `a`; true when the search must stop.
       auto settle = [&](std::size_t a) {
-        const unsigned c = a & 1;
-        if (!seen.insert(fp[c])) return false;
+        const std::size_t c = a & (L - 1);
+        if (fp[c] == eng.self || !seen.insert(fp[c])) return false;  // the parent is in the set
         const std::uint64_t s = parent.size();
         parent.push_back(std::uint32_t(level_first + i));
         via.push_back(std::uint16_t(a));
         ++found;
-        res.key_bytes_max = std::max(res.key_bytes_max, key[c].size());
-        if (keep_keys) next.add(key[c]);
-        return check(*kid[c], *ghost[c], s) || (opt.max_states && seen.size() >= opt.max_states);
+        res.key_bytes_max = std::max(res.key_bytes_max, eng.key_bytes(kid[c]));
+        if (keep_keys) eng.keep(kid[c], next);
+        return check(kid[c], s) || (opt.max_states && seen.size() >= opt.max_states);
       };
-      for (std::size_t a = 0; a < alphabet.size(); ++a) {
-        const unsigned c = a & 1;
-        kid[c].emplace(pk);
-        ghost[c].emplace(po);
-        kid[c]->obs = &*ghost[c];
-        apply_op(*kid[c], alphabet[a]);
+      auto hash = [&](std::size_t a) {
+        const std::size_t c = a & (L - 1);
+        fp[c] = eng.fingerprint_of(kid[c]);
+        const bool self_loop = fp[c] == eng.self;
+        res.self_loops += self_loop;
+        if (!self_loop) seen.prefetch(fp[c]);
+      };
+      const std::size_t n = alphabet.size();
+      for (std::size_t a = 0; a < n; ++a) {
+        eng.child(kid[a & (L - 1)], a);
         ++res.transitions;
-        key[c] = encode_state(*kid[c], *ghost[c], w, kbuf[c]);
-        fp[c] = fingerprint(key[c]);
-        res.self_loops += fp[c] == self;
-        seen.prefetch(fp[c]);
-        if (a && settle(a - 1)) {
+        if (a) hash(a - 1);
+        if (a + 1 >= L && settle(a + 1 - L)) {
           res.states_at_depth.push_back(found);
           return finish();
         }
       }
-      if (!alphabet.empty() && settle(alphabet.size() - 1)) {
-        res.states_at_depth.push_back(found);
-        return finish();
-      }
+      if (n) hash(n - 1);
+      for (std::size_t a = n < L - 1 ? 0 : n + 1 - L; a < n; ++a)
+        if (settle(a)) {
+          res.states_at_depth.push_back(found);
+          return finish();
+        }
       if (progress && clock::now() >= next_report) {
         next_report = clock::now() + progress_every;
         progress({depth, seen.size(), res.transitions, cur.size(), i + 1, elapsed()});
@@ -491,6 +648,25 @@ explore_result explore(const policy& pol, const explore_options& opt,
   }
   res.complete = true;
   return finish();
+}
+
+}  // namespace
+
+explore_result explore(const policy& pol, const explore_options& opt,
+                       const std::function<void(const explore_progress&)>& progress,
+                       std::chrono::milliseconds progress_every) {
+  const std::vector<Line> alphabet = make_alphabet(opt);
+  if (opt.precision && pol.emulates_soft_dirty_with_uffd_wp())
+    throw std::invalid_argument("--precision: uffd-wp has kernel-mandated false positives after "
+                                "zaps (props/properties.hpp); its precision is a property test");
+  const state_window w{addr_to_pfn(opt.base), opt.pages};
+  if (opt.engine == explore_engine::compact) {
+    compact_engine eng{pol, opt, w, alphabet, opt.cross_check};
+    return search(eng, opt, alphabet, pol, w, progress, progress_every);
+  }
+  if (opt.cross_check) throw std::invalid_argument("--cross-check checks the compact engine: it needs --engine compact");
+  model_engine eng{pol, opt, w, alphabet};
+  return search(eng, opt, alphabet, pol, w, progress, progress_every);
 }
 
 trace::Trace counterexample_trace(const policy& pol, const explore_options& opt,

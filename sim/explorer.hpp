@@ -25,6 +25,12 @@
 namespace sdmc {
 
 
+// How the explorer holds its states: the model's canonical keys decoded into a kernel for
+// every expansion (every operation, every design), or the compact engine's fixed-size state
+// (sim/compact/rules.hpp: private anonymous memory in at most 8 pages, the designs that keep
+// soft-dirty in VM_SOFTDIRTY; it refuses anything else).
+enum class explore_engine { model, compact };
+
 struct explore_options {
   std::uint64_t base = 0x100000000;  // window start (bytes, 2 MiB aligned)
   unsigned pages = 3;                // window size, 1..16
@@ -43,6 +49,10 @@ struct explore_options {
   // precision is refused for designs that emulate soft-dirty with uffd-wp.
   bool precision = false;
   state_check extra_check;           // a failure is a violation under every policy
+  explore_engine engine = explore_engine::model;
+  // With the compact engine: the model runs every transition too and must reach the same
+  // state, and judges every new state the same (std::logic_error otherwise).
+  bool cross_check = false;
 };
 
 // The operation families --ops takes (comma-separated), with what each expands to.

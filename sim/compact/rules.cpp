@@ -1,0 +1,443 @@
+// sim/'s rules for private anonymous memory, restated on the compact state. Each function
+// names the sim/ function (and so the kernel function) it follows; where the model takes a
+// branch the compact state cannot reach (files, swap, uffd-wp, VM_LOCKED), it is left out and
+// rules::unsupported keeps such searches away.
+#include "sim/compact/rules.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace sdmc::compact {
+
+namespace {
+constexpr vm_flags_t VM_MAY_ALL = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+constexpr std::uint8_t mask(unsigned s, unsigned e) { return std::uint8_t(((1u << e) - 1) & ~((1u << s) - 1)); }
+}  // namespace
+
+vm_flags_t vm_flags_of(std::uint8_t b) {
+  return VM_MAY_ALL | (b & F_READ ? VM_READ : 0) | (b & F_WRITE ? VM_WRITE : 0) |
+         (b & F_ACCOUNT ? VM_ACCOUNT : 0) | (b & F_SOFTDIRTY ? VM_SOFTDIRTY : 0);
+}
+
+std::uint8_t flag_bits_of(vm_flags_t f) {
+  if ((f & VM_MAY_ALL) != VM_MAY_ALL ||
+      (f & ~(VM_MAY_ALL | VM_READ | VM_WRITE | VM_ACCOUNT | VM_SOFTDIRTY)))
+    throw std::logic_error("compact engine: vm_flags " + vm_flags_smaps(f) +
+                           " outside what its state holds (a policy set a flag it does not know)");
+  return std::uint8_t((f & VM_READ ? F_READ : 0) | (f & VM_WRITE ? F_WRITE : 0) |
+                      (f & VM_ACCOUNT ? F_ACCOUNT : 0) | (f & VM_SOFTDIRTY ? F_SOFTDIRTY : 0));
+}
+
+// The operations on one state. VMAs are kept sorted in s.vma[0, s.nvma).
+struct vm {
+  state& s;
+  const rules& r;
+
+  static std::uint8_t prot_bits(std::uint8_t prot) {  // calc_vm_prot_bits (no PROT_EXEC here)
+    return std::uint8_t((prot & trace::PROT_R ? F_READ : 0) | (prot & trace::PROT_W ? F_WRITE : 0));
+  }
+
+  // mm_struct's lookups: the VMA containing p, the first VMA ending after p (-1: none).
+  int find(int p) const {
+    for (int i = 0; i < s.nvma; ++i)
+      if (s.vma[i].start <= p && p < s.vma[i].end) return i;
+    return -1;
+  }
+  int from(unsigned p) const {
+    for (int i = 0; i < s.nvma; ++i)
+      if (s.vma[i].end > p) return i;
+    return -1;
+  }
+  void insert_at(int i, const cvma& v) {
+    std::copy_backward(s.vma.begin() + i, s.vma.begin() + s.nvma, s.vma.begin() + s.nvma + 1);
+    s.vma[i] = v;
+    ++s.nvma;
+  }
+  void erase_at(int i) {
+    std::copy(s.vma.begin() + i + 1, s.vma.begin() + s.nvma, s.vma.begin() + i);
+    s.vma[--s.nvma] = cvma{};
+  }
+  // mm_struct::erase_vmas / set_vma: trims or removes whatever lies in [a,b).
+  void erase_range(unsigned a, unsigned b) {
+    for (int i = 0; i < s.nvma;) {
+      cvma& v = s.vma[i];
+      if (v.end <= a || v.start >= b) { ++i; continue; }
+      if (v.start < a && v.end > b) {
+        cvma hi = v;
+        hi.start = std::uint8_t(b);
+        v.end = std::uint8_t(a);
+        insert_at(i + 1, hi);
+        return;
+      }
+      if (v.start < a) { v.end = std::uint8_t(a); ++i; continue; }
+      if (v.end > b) { v.start = std::uint8_t(b); ++i; continue; }
+      erase_at(i);
+    }
+  }
+  int set_vma(const cvma& v) {
+    erase_range(v.start, v.end);
+    int i = 0;
+    while (i < s.nvma && s.vma[i].start < v.start) ++i;
+    insert_at(i, v);
+    return i;
+  }
+  // mm/vma.c:__split_vma (the halves copy the value; policy::on_split is a no-op here).
+  void split(unsigned at) {
+    const int i = find(int(at));
+    if (i < 0 || s.vma[i].start == at) return;
+    cvma hi = s.vma[i];
+    hi.start = std::uint8_t(at);
+    s.vma[i].end = std::uint8_t(at);
+    insert_at(i + 1, hi);
+  }
+
+  // kernel::unmap_region: zap (anon folios transfer no dirty bit), erase, free_pgtables (the
+  // window's table goes when no VMA is left in its 2 MiB span: all VMAs lie in the window),
+  // and the oracle forgets the addresses (oracle::unmapped).
+  void unmap_region(unsigned a, unsigned b) {
+    for (unsigned p = a; p < b; ++p) s.pte[p] = 0;
+    erase_range(a, b);
+    if (s.nvma == 0) s.table = 0;
+    s.stored &= std::uint8_t(~mask(a, b));
+    s.fresh &= std::uint8_t(~mask(a, b));
+  }
+
+  // kernel::is_mergeable_anon_vma with an existing VMA (its anon_vma_chain is singular when it
+  // has an anon_vma).
+  static bool mergeable_anon_vma(unsigned proposed, unsigned theirs) {
+    if ((!proposed || !theirs) && theirs) return true;
+    return proposed == theirs;
+  }
+  // kernel::can_merge_after / can_merge_before: same file (none) and pgoff (the address) hold.
+  bool can_merge(const cvma& existing, std::uint8_t flags, unsigned anon) const {
+    return r.mergeable_[unsigned(existing.flags) << 4 | flags] && mergeable_anon_vma(anon, existing.anon);
+  }
+  static bool anon_vmas_compatible(const cvma& prev, const cvma& next) {
+    return !prev.anon || !next.anon || prev.anon == next.anon;
+  }
+
+  // kernel::vma_merge_new_range for a free [a,b), commit = false (the caller stores it).
+  // The proposal `flags` has no anon_vma yet.
+  std::optional<cvma> merge_new_range(unsigned a, unsigned b, std::uint8_t flags, merge_path path) {
+    const int n = from(a), pi = n < 0 ? s.nvma - 1 : n - 1;
+    const cvma* prev = pi >= 0 && s.vma[pi].end == a ? &s.vma[pi] : nullptr;
+    const cvma* next = n >= 0 && s.vma[n].start == b ? &s.vma[n] : nullptr;
+    if (!prev && !next) return std::nullopt;
+    const bool left = prev && can_merge(*prev, flags, 0);
+    const bool right = next && can_merge(*next, flags, 0) && (!left || anon_vmas_compatible(*prev, *next));
+    if (!left && !right) return std::nullopt;
+    const cvma& target = left ? *prev : *next;
+    cvma res{left ? prev->start : std::uint8_t(a), right ? next->end : std::uint8_t(b), target.anon, 0};
+    std::uint8_t parts[3] = {target.flags};
+    std::size_t nparts = 1;
+    if (left && right) {
+      if (!res.anon) res.anon = next->anon;
+      parts[nparts++] = next->flags;
+    }
+    parts[nparts++] = flags;
+    res.flags = r.merged_flags(path, target.flags, parts, nparts);
+    return res;
+  }
+
+  // kernel::vma_merge_existing_range: the index of the merged VMA, its parts (target first).
+  struct merged {
+    int at = -1;
+    std::uint8_t parts[3];  // flag bits
+    std::size_t nparts = 0;
+  };
+  merged merge_existing_range(int i, unsigned a, unsigned b, std::uint8_t newflags) {
+    merged out;
+    const cvma v = s.vma[i];
+    const bool left_side = a == v.start, right_side = b == v.end;
+    if (!left_side && !right_side) return out;
+    const cvma* prev = left_side && i > 0 && s.vma[i - 1].end == a ? &s.vma[i - 1] : nullptr;
+    const cvma* next = right_side && i + 1 < s.nvma && s.vma[i + 1].start == b ? &s.vma[i + 1] : nullptr;
+    const bool ml = prev && can_merge(*prev, newflags, v.anon);
+    const bool mr = next && can_merge(*next, newflags, v.anon) && (!ml || anon_vmas_compatible(*prev, *next));
+    if (!ml && !mr) return out;
+    cvma res;
+    if (ml && mr) {
+      res = {prev->start, next->end, prev->anon, prev->flags};
+      if (!res.anon) res.anon = next->anon ? next->anon : v.anon;
+      out.parts[0] = prev->flags, out.parts[1] = v.flags, out.parts[2] = next->flags;
+      out.nparts = 3;
+    } else if (ml) {
+      res = {prev->start, std::uint8_t(b), prev->anon, prev->flags};
+      if (!res.anon) res.anon = v.anon;
+      out.parts[0] = prev->flags, out.parts[1] = v.flags;
+      out.nparts = 2;
+    } else {
+      res = {std::uint8_t(a), next->end, next->anon, next->flags};
+      if (!res.anon) res.anon = v.anon;
+      out.parts[0] = next->flags, out.parts[1] = v.flags;
+      out.nparts = 2;
+    }
+    // merge_handover: the covered designs keep no per-VMA state and never reset vm_page_prot.
+    out.at = set_vma(res);
+    return out;
+  }
+
+  // kernel::anon_vma_prepare -> find_mergeable_anon_vma: next first, then prev, else new.
+  void anon_vma_prepare(int i) {
+    cvma& v = s.vma[i];
+    if (v.anon) return;
+    auto compatible = [](const cvma& a, const cvma& b) {  // anon_vma_compatible
+      return a.end == b.start && !((a.flags ^ b.flags) & ~(F_READ | F_WRITE | F_SOFTDIRTY));
+    };
+    unsigned id = 0;
+    if (i + 1 < s.nvma && compatible(v, s.vma[i + 1])) id = s.vma[i + 1].anon;
+    if (!id && i > 0 && compatible(s.vma[i - 1], v)) id = s.vma[i - 1].anon;
+    if (!id) {
+      for (int j = 0; j < s.nvma; ++j) id = std::max<unsigned>(id, s.vma[j].anon);
+      ++id;
+    }
+    v.anon = std::uint8_t(id);
+  }
+
+  // kernel::sys_mmap: a fixed private anonymous mapping.
+  void mmap_anon(unsigned a, unsigned b, std::uint8_t prot) {
+    std::uint8_t flags = prot_bits(prot);
+    if (flags & F_WRITE) flags |= F_ACCOUNT;  // accountable_mapping
+    const int first = from(a);
+    const bool replaces = first >= 0 && s.vma[first].start < b;
+    flags = r.proposed_[flags];
+    if (replaces) {
+      split(a);
+      split(b);
+      unmap_region(a, b);
+    }
+    std::optional<cvma> res = merge_new_range(a, b, flags, merge_path::mmap);
+    if (!res) res = cvma{std::uint8_t(a), std::uint8_t(b), 0, flags};
+    // __mmap_region: the resulting VMA, merged neighbours included, is marked new.
+    res->flags = r.marked_[res->flags];
+    set_vma(*res);  // private: vm_page_prot is never writable
+    s.fresh |= mask(a, b);  // oracle::mapped_new
+  }
+
+  // kernel::sys_munmap -> do_munmap.
+  void munmap(unsigned a, unsigned b) {
+    const int first = from(a);
+    if (first < 0 || s.vma[first].start >= b) return;
+    split(a);
+    split(b);
+    unmap_region(a, b);
+  }
+
+  // kernel::can_change_pte_writable for a private VMA.
+  bool can_change_pte_writable(const cvma& v, std::uint8_t pte) const {
+    if (!(v.flags & F_WRITE)) return false;
+    if (r.tracking_[v.flags] && !(pte & PTE_SOFT_DIRTY)) return false;
+    return (pte & PTE_ANON) && (pte & PTE_EXCLUSIVE);
+  }
+
+  // kernel::sys_mprotect (mprotect_fixup, vma_modify, change_protection).
+  void mprotect(unsigned a, unsigned b, std::uint8_t prot) {
+    int i = from(a);
+    if (i < 0 || s.vma[i].start >= b || s.vma[i].start > a) return;  // -ENOMEM
+    unsigned nstart = a, tmp = s.vma[i].start;
+    while (nstart < b) {
+      i = from(nstart);
+      if (i < 0 || s.vma[i].start >= b || s.vma[i].start != tmp) return;  // a hole: -ENOMEM
+      // (VM_MAY* are always set: the -EACCES check never fires.)
+      const std::uint8_t oldflags = s.vma[i].flags;
+      std::uint8_t newflags = prot_bits(prot) | (oldflags & ~(F_READ | F_WRITE));
+      tmp = std::min<unsigned>(s.vma[i].end, b);
+      if (newflags == oldflags) {
+        tmp = s.vma[i].end;
+        nstart = tmp;
+        continue;
+      }
+      if (newflags & F_WRITE) {
+        if (!(oldflags & (F_ACCOUNT | F_WRITE))) newflags |= F_ACCOUNT;  // nor hugetlb, shared, noreserve
+      } else if ((oldflags & F_ACCOUNT) && !s.vma[i].anon) {
+        newflags &= std::uint8_t(~F_ACCOUNT);
+      }
+      // vma_modify: merge, or split off [nstart, tmp).
+      merged m = merge_existing_range(i, nstart, tmp, newflags);
+      int at = m.at;
+      if (at < 0) {
+        if (s.vma[i].start < nstart) split(nstart);
+        if (s.vma[find(int(nstart))].end > tmp) split(tmp);
+        at = find(int(nstart));
+      }
+      cvma& res = s.vma[at];
+      res.flags = m.nparts ? r.merged_flags(merge_path::mprotect, newflags, m.parts, m.nparts) : newflags;
+      // change_protection over [nstart, tmp): the write bit from vm_page_prot (read-only for
+      // a private VMA), then MM_CP_TRY_CHANGE_WRITABLE.
+      for (unsigned p = nstart; p < tmp; ++p) {
+        std::uint8_t& pte = s.pte[p];
+        if (!(pte & PTE_PRESENT)) continue;
+        pte &= std::uint8_t(~PTE_WRITE);
+        if ((res.flags & F_WRITE) && can_change_pte_writable(res, pte)) pte |= PTE_WRITE;
+      }
+      tmp = res.end;
+      nstart = tmp;
+    }
+  }
+
+  // kernel::access: page by page, stopping at the first page the kernel refuses (SIGSEGV).
+  void access(unsigned a, unsigned b, bool write) {
+    for (unsigned p = a; p < b;) {
+      const int i = find(int(p));
+      if (i < 0) return;
+      const std::uint8_t flags = s.vma[i].flags;
+      if (write ? !(flags & F_WRITE) : !(flags & (F_READ | F_WRITE))) return;
+      const unsigned seg_end = std::min<unsigned>(s.vma[i].end, b);
+      for (unsigned q = p; q < seg_end; ++q) {
+        std::uint8_t& pte = s.pte[q];
+        if (!write) {
+          if (pte & PTE_PRESENT) continue;
+          s.table = 1;
+          pte = PTE_PRESENT;  // do_anonymous_page: the zero page, read-only, not soft-dirty
+          continue;
+        }
+        if ((pte & PTE_PRESENT) && (pte & PTE_WRITE)) {
+          pte |= PTE_DIRTY;  // the CPU sets _PAGE_DIRTY, never soft-dirty
+          continue;
+        }
+        // do_anonymous_page / wp_page_copy / wp_page_reuse: pte_mkdirty on an exclusive page.
+        s.table = 1;
+        anon_vma_prepare(i);
+        pte = PTE_PRESENT | PTE_ANON | PTE_WRITE | PTE_DIRTY | PTE_SOFT_DIRTY | PTE_EXCLUSIVE;
+      }
+      if (write) s.stored |= mask(p, seg_end);  // oracle::stored
+      p = seg_end;
+    }
+  }
+
+  // kernel::clear_refs: the policy clears each VMA, then every PTE is write-protected and
+  // cleaned; the oracle starts over.
+  void clear_refs() {
+    for (int i = 0; i < s.nvma; ++i) s.vma[i].flags = r.cleared_[s.vma[i].flags];
+    for (std::uint8_t& pte : s.pte)
+      if (pte & PTE_PRESENT) pte &= std::uint8_t(~(PTE_WRITE | PTE_SOFT_DIRTY));
+    s.cleared = 1;
+    s.stored = s.fresh = 0;
+  }
+
+  // The state codec's renaming (sim/state_codec.cpp): anon_vma ids by first appearance.
+  void rename() {
+    std::uint8_t map[max_pages + 2] = {};
+    std::uint8_t n = 0;
+    for (int i = 0; i < s.nvma; ++i) {
+      std::uint8_t& a = s.vma[i].anon;
+      if (!a) continue;
+      if (!map[a]) map[a] = ++n;
+      a = map[a];
+    }
+  }
+};
+
+std::optional<std::string> rules::unsupported(const policy& pol, const explore_options& opt,
+                                              const std::vector<trace::Line>& alphabet) {
+  if (opt.pages > max_pages)
+    return "a window of " + std::to_string(opt.pages) + " pages (it holds at most " +
+           std::to_string(max_pages) + ")";
+  if (pol.has_page_granular_state() || pol.emulates_soft_dirty_with_uffd_wp() ||
+      pol.remerge_after_clear_refs() || pol.merge_sets_page_prot())
+    return "the design " + std::string(pol.name()) +
+           " (it covers designs that keep soft-dirty in VM_SOFTDIRTY alone: upstream-6.12, sticky)";
+  if (opt.bug != mutant::none) return "a mutant";
+  if (opt.extra_check) return "an extra state check";
+  for (const trace::Line& l : alphabet) {
+    const bool ok = std::visit(
+        [](const auto& o) {
+          using T = std::decay_t<decltype(o)>;
+          if constexpr (std::is_same_v<T, trace::Mmap>)
+            return !o.file && o.sharing == trace::Sharing::Private && o.fixed && !o.populate &&
+                   !o.noreserve && !o.stack && !(o.prot & trace::PROT_X);
+          else if constexpr (std::is_same_v<T, trace::Mprotect>) return !(o.prot & trace::PROT_X);
+          else
+            return std::is_same_v<T, trace::Munmap> || std::is_same_v<T, trace::Write> ||
+                   std::is_same_v<T, trace::Read> || std::is_same_v<T, trace::ClearRefs>;
+        },
+        l.op);
+    if (!ok)
+      return "the operation `" + trace::format_line(l) +
+             "` (it covers mmap_anon, munmap, mprotect, write, read and clear_refs)";
+  }
+  return std::nullopt;
+}
+
+rules::rules(const policy& pol, const explore_options& opt, const std::vector<trace::Line>& alphabet)
+    : pol_(pol), opt_(opt), base_(addr_to_pfn(opt.base)) {
+  if (auto why = unsupported(pol, opt, alphabet))
+    throw std::invalid_argument("--engine compact does not cover " + *why);
+  auto page = [&](std::uint64_t addr) { return std::uint8_t(addr_to_pfn(addr) - base_); };
+  auto pages = [&](std::uint64_t addr, std::uint64_t len) {
+    return std::pair{page(addr), page(addr + len)};
+  };
+  // The policy asked once per flag value, on a one-page VMA at the window's start (anonymous:
+  // no file, pgoff at the address, no anon_vma).
+  auto value = [](std::uint8_t bits) {
+    vma_value v;
+    v.vm_flags = vm_flags_of(bits);
+    return v;
+  };
+  for (unsigned a = 0; a < 16; ++a) {
+    const vma_ref ref{base_, base_ + 1, value(std::uint8_t(a))};
+    for (unsigned b = 0; b < 16; ++b)
+      mergeable_[a << 4 | b] = pol.flags_mergeable(mm_, vm_flags_of(std::uint8_t(a)), vm_flags_of(std::uint8_t(b)));
+    proposed_[a] = flag_bits_of(pol.proposed_new_flags(mm_, ref.v.vm_flags));
+    vma_value m = ref.v;
+    pol.mark_new(m, base_, base_ + 1, base_, base_ + 1);
+    marked_[a] = flag_bits_of(m.vm_flags);
+    vma_value c = ref.v;
+    cleared_[a] = pol.clear_vma(mm_, c, base_, base_ + 1) ? flag_bits_of(c.vm_flags) : std::uint8_t(a);
+    tracking_[a] = pol.tracking_enabled(mm_, ref, base_);
+    reports_dirty_[a] = pol.vma_reports_dirty(mm_, ref, base_);
+  }
+  merged_.assign(std::size_t(2) << 18, 0xff);
+  for (const trace::Line& l : alphabet) {
+    op o{};
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, trace::Mmap>) {
+            o = {kind::mmap_anon, page(x.addr), page(x.addr + x.len), x.prot};
+          } else if constexpr (std::is_same_v<T, trace::Mprotect>) {
+            o = {kind::mprotect, page(x.addr), page(x.addr + x.len), x.prot};
+          } else if constexpr (std::is_same_v<T, trace::Munmap>) {
+            auto [a, b] = pages(x.addr, x.len);
+            o = {kind::munmap, a, b, 0};
+          } else if constexpr (std::is_same_v<T, trace::Write> || std::is_same_v<T, trace::Read>) {
+            auto [a, b] = pages(x.addr, x.len);
+            o = {std::is_same_v<T, trace::Write> ? kind::write : kind::read, a, b, 0};
+          } else {
+            o = {kind::clear_refs, 0, 0, 0};
+          }
+        },
+        l.op);
+    ops_.push_back(o);
+  }
+}
+
+std::uint8_t rules::merged_flags(merge_path path, std::uint8_t flags, const std::uint8_t* parts,
+                                 std::size_t nparts) const {
+  // Index: path (mmap 0, mprotect 1), flags, the number of parts and each part's flags.
+  std::size_t at = (std::size_t(path == merge_path::mprotect) << 4 | flags) << 2 | nparts;
+  for (std::size_t i = 0; i < 3; ++i) at = at << 4 | (i < nparts ? parts[i] : 0);
+  std::uint8_t& slot = merged_[at];
+  if (slot == 0xff) {
+    vma_value v[3];
+    for (std::size_t i = 0; i < nparts; ++i) v[i].vm_flags = vm_flags_of(parts[i]);
+    slot = flag_bits_of(pol_.merged_flags(path, vm_flags_of(flags), {v, nparts}));
+  }
+  return slot;
+}
+
+void rules::apply(state& s, std::size_t i) const {
+  vm m{s, *this};
+  const op& o = ops_[i];
+  switch (o.k) {
+    case kind::mmap_anon: m.mmap_anon(o.start, o.end, o.prot); break;
+    case kind::munmap: m.munmap(o.start, o.end); break;
+    case kind::mprotect: m.mprotect(o.start, o.end, o.prot); break;
+    case kind::write: m.access(o.start, o.end, true); break;
+    case kind::read: m.access(o.start, o.end, false); break;
+    case kind::clear_refs: m.clear_refs(); break;
+  }
+  m.rename();
+}
+
+}  // namespace sdmc::compact

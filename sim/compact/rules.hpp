@@ -1,0 +1,134 @@
+// The explorer's compact engine (issue 3, "The model checker": "a compact fixed-size state for
+// small windows, running the same rules as the model"): a state of at most 8 pages that is its
+// own key (48 bytes, no encoding, no decoding, no allocation), and sim/'s rules restated on
+// its arrays for the operations it covers, every design decision still asked of the policy
+// object. The model (sim/) stays the authority: the explorer checks this engine against it
+// transition by transition (`sdmc explore --engine compact --cross-check`, and the ctest
+// compact_engine_test), and every state that fails a property is rebuilt as a model kernel and
+// judged by the model (sim/explorer.hpp:state_failures) before it is reported.
+//
+// Covered: private anonymous memory (mmap_anon, munmap, mprotect to rw-, r-- and ---, write,
+// read, clear_refs) under the designs that keep soft-dirty in the VMA flag and ask nothing of
+// mm_struct (upstream-6.12, sticky), without a mutant or an extra check. rules::unsupported
+// names what is not; the explorer then refuses the engine rather than run something else.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "model/mm.hpp"
+#include "model/policy.hpp"
+#include "sim/explorer.hpp"
+#include "sim/oracle.hpp"
+#include "sim/state_codec.hpp"
+
+namespace sdmc::compact {
+
+inline constexpr unsigned max_pages = 8;
+
+// A PTE in one byte: what sim/'s rules can make of private anonymous memory (model/pte.hpp).
+enum pte_bit : std::uint8_t {
+  PTE_PRESENT = 1,  // pte_present; without PTE_ANON the shared zero page
+  PTE_ANON = 2,     // an anonymous folio
+  PTE_WRITE = 4,
+  PTE_DIRTY = 8,
+  PTE_SOFT_DIRTY = 16,
+  PTE_EXCLUSIVE = 32,  // PageAnonExclusive
+};
+
+// vm_flags in one byte: VM_MAYREAD|VM_MAYWRITE|VM_MAYEXEC are always set (mm/mmap.c:do_mmap).
+enum flag_bit : std::uint8_t { F_READ = 1, F_WRITE = 2, F_ACCOUNT = 4, F_SOFTDIRTY = 8 };
+vm_flags_t vm_flags_of(std::uint8_t bits);
+std::uint8_t flag_bits_of(vm_flags_t flags);  // std::logic_error for a flag it cannot hold
+
+struct cvma {
+  std::uint8_t start = 0, end = 0;  // window pages
+  std::uint8_t anon = 0;            // anon_vma: 0 none, else renamed by first appearance
+  std::uint8_t flags = 0;           // flag_bit
+  bool operator==(const cvma&) const = default;
+};
+
+// Unused slots stay zero, anon_vma ids are renamed after every operation: equal states are
+// equal bytes.
+struct state {
+  std::array<std::uint8_t, max_pages> pte{};
+  std::array<cvma, max_pages> vma{};
+  std::uint8_t nvma = 0;
+  std::uint8_t table = 0;    // the window's PTE table exists
+  std::uint8_t cleared = 0;  // mm.cleared_refs
+  std::uint8_t stored = 0;   // the oracle: pages stored to since clear_refs (bit p: page p)
+  std::uint8_t fresh = 0;    // ... newly mapped since clear_refs
+  std::uint8_t pad[3]{};
+  // Byte equality (one 48-byte compare): equal states are equal bytes.
+  bool operator==(const state& o) const { return std::memcmp(this, &o, sizeof o) == 0; }
+};
+static_assert(sizeof(state) == 48);
+
+fingerprint128 fingerprint(const state& s);
+
+// The properties a state fails, as bits in the explorer's order (sim/explorer.cpp:failures).
+enum failure_bit : unsigned {
+  FAIL_INVARIANT = 1,
+  FAIL_FALSE_NEGATIVE = 2,
+  FAIL_LOST_NEW_MAPPING = 4,
+  FAIL_FALSE_POSITIVE = 8,
+  FAIL_WRITTEN_FALSE_NEGATIVE = 16,
+};
+// ... and their names (sim/explorer.hpp:state_failure::what), in that order.
+inline constexpr std::pair<unsigned, std::string_view> failure_names[] = {
+    {FAIL_INVARIANT, "invariant"},
+    {FAIL_FALSE_NEGATIVE, "false negative"},
+    {FAIL_LOST_NEW_MAPPING, "lost new mapping"},
+    {FAIL_FALSE_POSITIVE, "false positive"},
+    {FAIL_WRITTEN_FALSE_NEGATIVE, "PAGE_IS_WRITTEN false negative"},
+};
+unsigned failure_bits(const std::vector<state_failure>& f);
+
+class rules {
+ public:
+  // Why the engine cannot run this search (nullopt: it can).
+  static std::optional<std::string> unsupported(const policy& pol, const explore_options& opt,
+                                                const std::vector<trace::Line>& alphabet);
+  rules(const policy& pol, const explore_options& opt, const std::vector<trace::Line>& alphabet);
+
+  // Alphabet operation `op` on `s` (its result is not kept: the path is the trace).
+  void apply(state& s, std::size_t op) const;
+  // The failure_bits `s` has: what sim/explorer.cpp:failures finds on the same state.
+  unsigned judge(const state& s) const;
+  // The same state as the model holds it.
+  void to_model(const state& s, kernel& k, oracle& o) const;
+
+ private:
+  enum class kind : std::uint8_t { mmap_anon, munmap, mprotect, write, read, clear_refs };
+  struct op {
+    kind k;
+    std::uint8_t start, end;  // window pages
+    std::uint8_t prot;        // trace::PROT_* (mmap, mprotect)
+  };
+  friend struct vm;
+
+  const policy& pol_;
+  explore_options opt_;
+  pfn_t base_;
+  std::vector<op> ops_;
+  // The policy's virtual functions take an mm_struct; the covered designs read none of it.
+  mutable mm_struct mm_;
+
+  // The policy's answers, asked once per flag_bit value (indexed by it) rather than on every
+  // transition: a VMA-level design decides from vm_flags alone (--cross-check holds it to that).
+  std::array<bool, 256> mergeable_{};  // flags_mergeable(existing << 4 | proposed)
+  std::array<std::uint8_t, 16> proposed_{}, marked_{}, cleared_{};  // cleared_: as it was if clear_vma refuses
+  std::array<bool, 16> tracking_{}, reports_dirty_{};
+  // merged_flags, memoized as the search meets each combination (0xff: not asked yet).
+  mutable std::vector<std::uint8_t> merged_;
+  std::uint8_t merged_flags(merge_path path, std::uint8_t flags, const std::uint8_t* parts,
+                            std::size_t nparts) const;
+};
+
+}  // namespace sdmc::compact

@@ -602,7 +602,13 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
       // Inserts child `a`; true when the search must stop.
       auto settle = [&](std::size_t a) {
         const std::size_t c = a & (L - 1);
-        if (fp[c] == eng.self || !seen.insert(fp[c])) return false;  // the parent is in the set
+        // Counted here, not when built: a search that stops counts the same whatever its ring.
+        ++res.transitions;
+        if (fp[c] == eng.self) {
+          ++res.self_loops;
+          return false;  // the parent is in the set
+        }
+        if (!seen.insert(fp[c])) return false;
         const std::uint64_t s = parent.size();
         parent.push_back(std::uint32_t(level_first + i));
         via.push_back(std::uint16_t(a));
@@ -614,14 +620,11 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
       auto hash = [&](std::size_t a) {
         const std::size_t c = a & (L - 1);
         fp[c] = eng.fingerprint_of(kid[c]);
-        const bool self_loop = fp[c] == eng.self;
-        res.self_loops += self_loop;
-        if (!self_loop) seen.prefetch(fp[c]);
+        if (!(fp[c] == eng.self)) seen.prefetch(fp[c]);
       };
       const std::size_t n = alphabet.size();
       for (std::size_t a = 0; a < n; ++a) {
         eng.child(kid[a & (L - 1)], a);
-        ++res.transitions;
         if (a) hash(a - 1);
         if (a + 1 >= L && settle(a + 1 - L)) {
           res.states_at_depth.push_back(found);

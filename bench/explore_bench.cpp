@@ -6,11 +6,13 @@
 // BM_Explore: `sdmc explore --policy upstream-6.12` over the default alphabet, pages x depth as
 // given, explored completely (under the baseline a false negative is a finding and the search
 // goes on). Goal of the issue: 1 M distinct states/s on one core.
+// BM_ExploreAnon: the model engine and the compact engine side by side (sim/compact/).
 // BM_Transition_*: one transition's parts on a typical mid-search state: copying the parent
 // kernel and oracle, applying an operation, encoding the child, fingerprinting the key.
 #include <benchmark/benchmark.h>
 
 #include "model/policy.hpp"
+#include "sim/compact/rules.hpp"
 #include "sim/explorer.hpp"
 #include "sim/state_codec.hpp"
 
@@ -43,6 +45,87 @@ BENCHMARK(BM_Explore)
     ->Args({4, 3})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0);
+
+// The two engines side by side on the compact engine's alphabet (private anonymous memory,
+// sim/compact/rules.hpp) under sticky, explored completely: engine 0 the model's (keys decoded
+// into a kernel), 1 the compact one.
+void BM_ExploreAnon(benchmark::State& state) {
+  auto pol = make_policy("sticky");
+  explore_options o;
+  o.engine = state.range(0) ? explore_engine::compact : explore_engine::model;
+  o.pages = unsigned(state.range(1));
+  o.depth = unsigned(state.range(2));
+  o.ops = "mmap_anon,munmap,mprotect,write,read,clear_refs";
+  explore_result r;
+  for (auto _ : state) {
+    r = explore(*pol, o);
+    benchmark::DoNotOptimize(r.states);
+  }
+  state.counters["states"] = double(r.states);
+  state.counters["transitions"] = double(r.transitions);
+  state.counters["states_per_s"] =
+      benchmark::Counter(double(r.states), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["transitions_per_s"] =
+      benchmark::Counter(double(r.transitions), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ExploreAnon)
+    ->ArgNames({"compact", "pages", "depth"})
+    ->ArgsProduct({{0, 1}, {3}, {5}})
+    ->ArgsProduct({{0, 1}, {4}, {5}})
+    ->ArgsProduct({{0, 1}, {6}, {5}})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
+
+// One compact transition (copy the parent, apply, rename) per operation of the 6-page
+// alphabet, on a mid-search state: VMAs rw-, r-- and rw- again, pages written before and after
+// a clear_refs. Reports the mean over the operations of each kind.
+void BM_CompactApplyEach(benchmark::State& state) {
+  auto pol = make_policy("sticky");
+  explore_options o;
+  o.pages = 6;
+  o.ops = "mmap_anon,munmap,mprotect,write,read,clear_refs";
+  const std::vector<trace::Line> alphabet = make_alphabet(o);
+  compact::rules rules(*pol, o, alphabet);
+  compact::state parent;
+  auto run = [&](const trace::Line& l) {
+    for (std::size_t i = 0; i < alphabet.size(); ++i)
+      if (trace::format_line(alphabet[i]) == trace::format_line(l)) rules.apply(parent, i);
+  };
+  auto anon = [&](unsigned page, unsigned pages, std::uint8_t prot) {
+    trace::Mmap m{o.base + page * 0x1000ull, pages * 0x1000ull, prot};
+    m.fixed = true;
+    trace::Line l;
+    l.op = m;
+    return l;
+  };
+  auto line = [](trace::Op op) {
+    trace::Line l;
+    l.op = std::move(op);
+    return l;
+  };
+  run(anon(0, 2, trace::PROT_R | trace::PROT_W));
+  run(line(trace::Write{o.base, 0x2000}));
+  run(line(trace::ClearRefs{}));
+  run(anon(2, 2, trace::PROT_R));
+  run(anon(4, 2, trace::PROT_R | trace::PROT_W));
+  run(line(trace::Write{o.base + 0x4000, 0x1000}));
+  const std::string kind = std::string(trace::op_name(alphabet[std::size_t(state.range(0))].op));
+  std::vector<std::size_t> ops;
+  for (std::size_t i = 0; i < alphabet.size(); ++i)
+    if (trace::op_name(alphabet[i].op) == kind) ops.push_back(i);
+  compact::state child;
+  for (auto _ : state)
+    for (std::size_t i : ops) {
+      child = parent;
+      rules.apply(child, i);
+      benchmark::DoNotOptimize(child);
+    }
+  state.SetLabel(kind);
+  state.SetItemsProcessed(std::int64_t(state.iterations() * ops.size()));
+}
+// One operation of each kind in the 6-page alphabet's order: mmap, munmap, mprotect, write,
+// read, clear_refs.
+BENCHMARK(BM_CompactApplyEach)->Arg(0)->Arg(42)->Arg(63)->Arg(105)->Arg(126)->Arg(147);
 
 // A state in the middle of a search: three VMAs of three kinds, PTEs, a clear_refs behind.
 struct fixture {

@@ -48,58 +48,46 @@ struct vm {
       if (s.vma[i].end > p) return i;
     return -1;
   }
-  void insert_at(int i, const cvma& v) {
-    std::copy_backward(s.vma.begin() + i, s.vma.begin() + s.nvma, s.vma.begin() + s.nvma + 1);
-    s.vma[i] = v;
-    ++s.nvma;
-  }
-  void erase_at(int i) {
-    std::copy(s.vma.begin() + i + 1, s.vma.begin() + s.nvma, s.vma.begin() + i);
-    s.vma[--s.nvma] = cvma{};
-  }
-  // mm_struct::erase_vmas / set_vma: trims or removes whatever lies in [a,b).
-  void erase_range(unsigned a, unsigned b) {
-    for (int i = 0; i < s.nvma;) {
-      cvma& v = s.vma[i];
-      if (v.end <= a || v.start >= b) { ++i; continue; }
-      if (v.start < a && v.end > b) {
-        cvma hi = v;
-        hi.start = std::uint8_t(b);
-        v.end = std::uint8_t(a);
-        insert_at(i + 1, hi);
-        return;
-      }
-      if (v.start < a) { v.end = std::uint8_t(a); ++i; continue; }
-      if (v.end > b) { v.start = std::uint8_t(b); ++i; continue; }
-      erase_at(i);
-    }
-  }
-  int set_vma(const cvma& v) {
-    erase_range(v.start, v.end);
-    int i = 0;
-    while (i < s.nvma && s.vma[i].start < v.start) ++i;
-    insert_at(i, v);
-    return i;
-  }
-  // mm/vma.c:__split_vma (the halves copy the value; policy::on_split is a no-op here).
-  void split(unsigned at) {
-    const int i = find(int(at));
-    if (i < 0 || s.vma[i].start == at) return;
-    cvma hi = s.vma[i];
-    hi.start = std::uint8_t(at);
-    s.vma[i].end = std::uint8_t(at);
-    insert_at(i + 1, hi);
+  // Replaces the VMAs [i, j) by the n VMAs at v (one move of the tail).
+  // (Element loops: a few 4-byte moves cost less than a call to memmove.)
+  void splice(int i, int j, const cvma* v, int n) {
+    const int nvma = s.nvma + n - (j - i);
+    if (n < j - i)
+      for (int k = j; k < s.nvma; ++k) s.vma[std::size_t(k + n - (j - i))] = s.vma[std::size_t(k)];
+    else if (n > j - i)
+      for (int k = s.nvma - 1; k >= j; --k) s.vma[std::size_t(k + n - (j - i))] = s.vma[std::size_t(k)];
+    for (int k = 0; k < n; ++k) s.vma[std::size_t(i + k)] = v[k];
+    for (int k = nvma; k < s.nvma; ++k) s.vma[std::size_t(k)] = cvma{};
+    s.nvma = std::uint8_t(nvma);
   }
 
-  // kernel::unmap_region: zap (anon folios transfer no dirty bit), erase, free_pgtables (the
-  // window's table goes when no VMA is left in its 2 MiB span: all VMAs lie in the window),
-  // and the oracle forgets the addresses (oracle::unmapped).
-  void unmap_region(unsigned a, unsigned b) {
+  // do_munmap's splits at a and b (__split_vma: the halves copy the value, policy::on_split
+  // is a no-op here), then kernel::unmap_region: zap (anon folios transfer no dirty bit),
+  // erase, free_pgtables (the window's table goes when no VMA is left in its 2 MiB span: all
+  // VMAs lie in the window), and the oracle forgets the addresses (oracle::unmapped). One pass
+  // over the VMAs; returns the index where [a,b) is now free, or -1 when nothing was mapped there.
+  int unmap(unsigned a, unsigned b) {
+    int i = 0;
+    while (i < s.nvma && s.vma[i].end <= a) ++i;
+    int j = i;
+    while (j < s.nvma && s.vma[j].start < b) ++j;
+    if (i == j) return -1;
+    cvma keep[2];
+    int n = 0;
+    if (s.vma[i].start < a) {
+      keep[n] = s.vma[i];
+      keep[n++].end = std::uint8_t(a);
+    }
+    if (s.vma[j - 1].end > b) {
+      keep[n] = s.vma[j - 1];
+      keep[n++].start = std::uint8_t(b);
+    }
+    splice(i, j, keep, n);
     for (unsigned p = a; p < b; ++p) s.pte[p] = 0;
-    erase_range(a, b);
     if (s.nvma == 0) s.table = 0;
     s.stored &= std::uint8_t(~mask(a, b));
     s.fresh &= std::uint8_t(~mask(a, b));
+    return i + (n && keep[0].end == a);
   }
 
   // kernel::is_mergeable_anon_vma with an existing VMA (its anon_vma_chain is singular when it
@@ -117,26 +105,30 @@ struct vm {
   }
 
   // kernel::vma_merge_new_range for a free [a,b), commit = false (the caller stores it).
-  // The proposal `flags` has no anon_vma yet.
-  std::optional<cvma> merge_new_range(unsigned a, unsigned b, std::uint8_t flags, merge_path path) {
-    const int n = from(a), pi = n < 0 ? s.nvma - 1 : n - 1;
-    const cvma* prev = pi >= 0 && s.vma[pi].end == a ? &s.vma[pi] : nullptr;
-    const cvma* next = n >= 0 && s.vma[n].start == b ? &s.vma[n] : nullptr;
-    if (!prev && !next) return std::nullopt;
+  // The free range [a,b) sits before VMA k (k == nvma: after the last). The proposal `flags`
+  // has no anon_vma yet. Stores the new VMA, merged or not, with the flags `mark` gives it
+  // (mmap: __mmap_region marks the resulting VMA new, merged neighbours included).
+  template <class Mark>
+  void map_new_range(int k, unsigned a, unsigned b, std::uint8_t flags, merge_path path, Mark mark) {
+    const cvma* prev = k > 0 && s.vma[k - 1].end == a ? &s.vma[k - 1] : nullptr;
+    const cvma* next = k < s.nvma && s.vma[k].start == b ? &s.vma[k] : nullptr;
     const bool left = prev && can_merge(*prev, flags, 0);
     const bool right = next && can_merge(*next, flags, 0) && (!left || anon_vmas_compatible(*prev, *next));
-    if (!left && !right) return std::nullopt;
-    const cvma& target = left ? *prev : *next;
-    cvma res{left ? prev->start : std::uint8_t(a), right ? next->end : std::uint8_t(b), target.anon, 0};
-    std::uint8_t parts[3] = {target.flags};
-    std::size_t nparts = 1;
-    if (left && right) {
-      if (!res.anon) res.anon = next->anon;
-      parts[nparts++] = next->flags;
+    cvma res{std::uint8_t(a), std::uint8_t(b), 0, flags};
+    if (left || right) {
+      const cvma& target = left ? *prev : *next;
+      res = {left ? prev->start : std::uint8_t(a), right ? next->end : std::uint8_t(b), target.anon, 0};
+      std::uint8_t parts[3] = {target.flags};
+      std::size_t nparts = 1;
+      if (left && right) {
+        if (!res.anon) res.anon = next->anon;
+        parts[nparts++] = next->flags;
+      }
+      parts[nparts++] = flags;
+      res.flags = r.merged_flags(path, target.flags, parts, nparts);
     }
-    parts[nparts++] = flags;
-    res.flags = r.merged_flags(path, target.flags, parts, nparts);
-    return res;
+    res.flags = mark(res.flags);
+    splice(k - left, k + right, &res, 1);
   }
 
   // kernel::vma_merge_existing_range: the index of the merged VMA, its parts (target first).
@@ -173,7 +165,19 @@ struct vm {
       out.nparts = 2;
     }
     // merge_handover: the covered designs keep no per-VMA state and never reset vm_page_prot.
-    out.at = set_vma(res);
+    // The merged VMA replaces prev and/or next and the part of vma it covers; what is left of
+    // vma (the other side of [a,b)) stays beside it.
+    cvma put[2] = {res};
+    int n = 1, at = i - ml;
+    if (ml && !right_side) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags};
+    if (mr && !ml && !left_side) {
+      put[1] = res;
+      put[0] = cvma{v.start, std::uint8_t(a), v.anon, v.flags};
+      n = 2;
+      ++at;
+    }
+    splice(i - ml, i + 1 + mr, put, n);
+    out.at = at;
     return out;
   }
 
@@ -198,30 +202,20 @@ struct vm {
   void mmap_anon(unsigned a, unsigned b, std::uint8_t prot) {
     std::uint8_t flags = prot_bits(prot);
     if (flags & F_WRITE) flags |= F_ACCOUNT;  // accountable_mapping
-    const int first = from(a);
-    const bool replaces = first >= 0 && s.vma[first].start < b;
     flags = r.proposed_[flags];
-    if (replaces) {
-      split(a);
-      split(b);
-      unmap_region(a, b);
+    int k = unmap(a, b);  // __mmap_region: what the range replaces goes first
+    if (k < 0) {
+      k = 0;
+      while (k < s.nvma && s.vma[k].end <= a) ++k;
     }
-    std::optional<cvma> res = merge_new_range(a, b, flags, merge_path::mmap);
-    if (!res) res = cvma{std::uint8_t(a), std::uint8_t(b), 0, flags};
-    // __mmap_region: the resulting VMA, merged neighbours included, is marked new.
-    res->flags = r.marked_[res->flags];
-    set_vma(*res);  // private: vm_page_prot is never writable
+    // vma_merge_new_range (the caller stores it), then the resulting VMA, merged neighbours
+    // included, is marked new; private: vm_page_prot is never writable.
+    map_new_range(k, a, b, flags, merge_path::mmap, [&](std::uint8_t f) { return r.marked_[f]; });
     s.fresh |= mask(a, b);  // oracle::mapped_new
   }
 
   // kernel::sys_munmap -> do_munmap.
-  void munmap(unsigned a, unsigned b) {
-    const int first = from(a);
-    if (first < 0 || s.vma[first].start >= b) return;
-    split(a);
-    split(b);
-    unmap_region(a, b);
-  }
+  void munmap(unsigned a, unsigned b) { unmap(a, b); }
 
   // kernel::can_change_pte_writable for a private VMA.
   bool can_change_pte_writable(const cvma& v, std::uint8_t pte) const {
@@ -255,10 +249,15 @@ struct vm {
       // vma_modify: merge, or split off [nstart, tmp).
       merged m = merge_existing_range(i, nstart, tmp, newflags);
       int at = m.at;
-      if (at < 0) {
-        if (s.vma[i].start < nstart) split(nstart);
-        if (s.vma[find(int(nstart))].end > tmp) split(tmp);
-        at = find(int(nstart));
+      if (at < 0) {  // split_vma at nstart and at tmp: the halves copy the value
+        const cvma v = s.vma[i];
+        cvma put[3];
+        int n = 0;
+        if (v.start < nstart) put[n++] = cvma{v.start, std::uint8_t(nstart), v.anon, v.flags};
+        at = i + n;
+        put[n++] = cvma{std::uint8_t(nstart), std::uint8_t(tmp), v.anon, v.flags};
+        if (v.end > tmp) put[n++] = cvma{std::uint8_t(tmp), v.end, v.anon, v.flags};
+        splice(i, i + 1, put, n);
       }
       cvma& res = s.vma[at];
       res.flags = m.nparts ? r.merged_flags(merge_path::mprotect, newflags, m.parts, m.nparts) : newflags;
@@ -316,14 +315,20 @@ struct vm {
   }
 
   // The state codec's renaming (sim/state_codec.cpp): anon_vma ids by first appearance.
+  // The map old id -> new id in the nibbles of one register (ids are at most max_pages + 1).
   void rename() {
-    std::uint8_t map[max_pages + 2] = {};
-    std::uint8_t n = 0;
+    static_assert(max_pages + 1 < 16);
+    std::uint64_t map = 0;
+    unsigned n = 0;
     for (int i = 0; i < s.nvma; ++i) {
       std::uint8_t& a = s.vma[i].anon;
       if (!a) continue;
-      if (!map[a]) map[a] = ++n;
-      a = map[a];
+      unsigned to = unsigned(map >> (4 * a)) & 15;
+      if (!to) {
+        to = ++n;
+        map |= std::uint64_t(to) << (4 * a);
+      }
+      a = std::uint8_t(to);
     }
   }
 };
@@ -387,7 +392,6 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
     tracking_[a] = pol.tracking_enabled(mm_, ref, base_);
     reports_dirty_[a] = pol.vma_reports_dirty(mm_, ref, base_);
   }
-  merged_.assign(std::size_t(2) << 18, 0xff);
   for (const trace::Line& l : alphabet) {
     op o{};
     std::visit(
@@ -415,15 +419,16 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
 std::uint8_t rules::merged_flags(merge_path path, std::uint8_t flags, const std::uint8_t* parts,
                                  std::size_t nparts) const {
   // Index: path (mmap 0, mprotect 1), flags, the number of parts and each part's flags.
-  std::size_t at = (std::size_t(path == merge_path::mprotect) << 4 | flags) << 2 | nparts;
-  for (std::size_t i = 0; i < 3; ++i) at = at << 4 | (i < nparts ? parts[i] : 0);
-  std::uint8_t& slot = merged_[at];
-  if (slot == 0xff) {
+  std::uint32_t key = (std::uint32_t(path == merge_path::mprotect) << 4 | flags) << 2 | std::uint32_t(nparts);
+  for (std::size_t i = 0; i < 3; ++i) key = key << 4 | (i < nparts ? parts[i] : 0u);
+  ++key;
+  merged_memo& slot = merged_[(key ^ key >> 8 ^ key >> 16) & 255];
+  if (slot.key != key) {
     vma_value v[3];
     for (std::size_t i = 0; i < nparts; ++i) v[i].vm_flags = vm_flags_of(parts[i]);
-    slot = flag_bits_of(pol_.merged_flags(path, vm_flags_of(flags), {v, nparts}));
+    slot = {key, flag_bits_of(pol_.merged_flags(path, vm_flags_of(flags), {v, nparts}))};
   }
-  return slot;
+  return slot.flags;
 }
 
 void rules::apply(state& s, std::size_t i) const {

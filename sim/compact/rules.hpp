@@ -125,8 +125,13 @@ class rules {
   std::array<bool, 256> mergeable_{};  // flags_mergeable(existing << 4 | proposed)
   std::array<std::uint8_t, 16> proposed_{}, marked_{}, cleared_{};  // cleared_: as it was if clear_vma refuses
   std::array<bool, 16> tracking_{}, reports_dirty_{};
-  // merged_flags, memoized as the search meets each combination (0xff: not asked yet).
-  mutable std::vector<std::uint8_t> merged_;
+  // merged_flags, memoized as the search meets each combination: a direct-mapped cache small
+  // enough for L1 (a search meets few combinations), key + 1 so that 0 is an empty slot.
+  struct merged_memo {
+    std::uint32_t key = 0;
+    std::uint8_t flags = 0;
+  };
+  mutable std::array<merged_memo, 256> merged_{};
   std::uint8_t merged_flags(merge_path path, std::uint8_t flags, const std::uint8_t* parts,
                             std::size_t nparts) const;
 };

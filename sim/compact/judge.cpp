@@ -52,7 +52,8 @@ unsigned rules::judge(const state& s) const {
     // sim/invariants.cpp:check_vmas: sorted, disjoint, not empty.
     if (v.start >= v.end || v.start < prev_end) out |= FAIL_INVARIANT;
     prev_end = v.end;
-    const bool dirty = reports_dirty_[v.flags & 15];
+    // mutant pte_hole_ignores_vma: a range without a page table read clean whatever the VMA.
+    const bool dirty = reports_dirty_[v.flags] && (s.table || opt_.bug != mutant::pte_hole_ignores_vma);
     for (unsigned p = v.start; p < v.end && p < max_pages; ++p) mapped[p] = true, vma_bit[p] = dirty;
   }
   const bool tracked_writes = pol_.keeps_writes_tracked(), signals = pol_.signals_new_mappings();
@@ -61,7 +62,7 @@ unsigned rules::judge(const state& s) const {
     // check_ptes: no PTE outside a VMA or without a table (which also keeps gaps clean).
     if (pte && (!mapped[p] || !s.table)) out |= FAIL_INVARIANT;
     const bool bit = vma_bit[p] || (pte & PTE_SOFT_DIRTY);
-    const bool data = (pte & PTE_PRESENT) && (pte & PTE_ANON);  // not the zero page
+    const bool data = ((pte & PTE_PRESENT) && (pte & PTE_ANON)) || (pte & PTE_SWAP);  // not the zero page
     const bool stored = s.stored >> p & 1, fresh = s.fresh >> p & 1;
     // check_writes_tracked: a page that reads clean must fault on the next store.
     if (tracked_writes && (pte & PTE_PRESENT) && (pte & PTE_WRITE) && !bit) out |= FAIL_INVARIANT;
@@ -96,7 +97,7 @@ void rules::to_model(const state& s, kernel& k, oracle& o) const {
     const std::uint8_t b = s.pte[p];
     if (!b) continue;
     pte_t pte;
-    pte.kind = pte_kind::present;
+    pte.kind = b & PTE_SWAP ? pte_kind::swap : pte_kind::present;
     pte.page = b & PTE_ANON ? pte_page::anon : pte_page::zero;
     pte.write = b & PTE_WRITE;
     pte.dirty = b & PTE_DIRTY;

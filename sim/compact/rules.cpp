@@ -16,16 +16,18 @@ constexpr std::uint8_t mask(unsigned s, unsigned e) { return std::uint8_t(((1u <
 
 vm_flags_t vm_flags_of(std::uint8_t b) {
   return VM_MAY_ALL | (b & F_READ ? VM_READ : 0) | (b & F_WRITE ? VM_WRITE : 0) |
-         (b & F_ACCOUNT ? VM_ACCOUNT : 0) | (b & F_SOFTDIRTY ? VM_SOFTDIRTY : 0);
+         (b & F_ACCOUNT ? VM_ACCOUNT : 0) | (b & F_SOFTDIRTY ? VM_SOFTDIRTY : 0) |
+         (b & F_RAND_READ ? VM_RAND_READ : 0);
 }
 
 std::uint8_t flag_bits_of(vm_flags_t f) {
   if ((f & VM_MAY_ALL) != VM_MAY_ALL ||
-      (f & ~(VM_MAY_ALL | VM_READ | VM_WRITE | VM_ACCOUNT | VM_SOFTDIRTY)))
+      (f & ~(VM_MAY_ALL | VM_READ | VM_WRITE | VM_ACCOUNT | VM_SOFTDIRTY | VM_RAND_READ)))
     throw std::logic_error("compact engine: vm_flags " + vm_flags_smaps(f) +
                            " outside what its state holds (a policy set a flag it does not know)");
   return std::uint8_t((f & VM_READ ? F_READ : 0) | (f & VM_WRITE ? F_WRITE : 0) |
-                      (f & VM_ACCOUNT ? F_ACCOUNT : 0) | (f & VM_SOFTDIRTY ? F_SOFTDIRTY : 0));
+                      (f & VM_ACCOUNT ? F_ACCOUNT : 0) | (f & VM_SOFTDIRTY ? F_SOFTDIRTY : 0) |
+                      (f & VM_RAND_READ ? F_RAND_READ : 0));
 }
 
 // The operations on one state. VMAs are kept sorted in s.vma[0, s.nvma).
@@ -98,7 +100,7 @@ struct vm {
   }
   // kernel::can_merge_after / can_merge_before: same file (none) and pgoff (the address) hold.
   bool can_merge(const cvma& existing, std::uint8_t flags, unsigned anon) const {
-    return r.mergeable_[unsigned(existing.flags) << 4 | flags] && mergeable_anon_vma(anon, existing.anon);
+    return r.mergeable_[unsigned(existing.flags) * flag_values + flags] && mergeable_anon_vma(anon, existing.anon);
   }
   static bool anon_vmas_compatible(const cvma& prev, const cvma& next) {
     return !prev.anon || !next.anon || prev.anon == next.anon;
@@ -203,6 +205,9 @@ struct vm {
     std::uint8_t flags = prot_bits(prot);
     if (flags & F_WRITE) flags |= F_ACCOUNT;  // accountable_mapping
     flags = r.proposed_[flags];
+    // mutant new_vma_not_soft_dirty: before d9104d1ca966 no new mapping carried VM_SOFTDIRTY.
+    const bool unmarked = r.opt_.bug == mutant::new_vma_not_soft_dirty;
+    if (unmarked) flags &= std::uint8_t(~F_SOFTDIRTY);
     int k = unmap(a, b);  // __mmap_region: what the range replaces goes first
     if (k < 0) {
       k = 0;
@@ -210,7 +215,7 @@ struct vm {
     }
     // vma_merge_new_range (the caller stores it), then the resulting VMA, merged neighbours
     // included, is marked new; private: vm_page_prot is never writable.
-    map_new_range(k, a, b, flags, merge_path::mmap, [&](std::uint8_t f) { return r.marked_[f]; });
+    map_new_range(k, a, b, flags, merge_path::mmap, [&](std::uint8_t f) { return unmarked ? f : r.marked_[f]; });
     s.fresh |= mask(a, b);  // oracle::mapped_new
   }
 
@@ -220,8 +225,30 @@ struct vm {
   // kernel::can_change_pte_writable for a private VMA.
   bool can_change_pte_writable(const cvma& v, std::uint8_t pte) const {
     if (!(v.flags & F_WRITE)) return false;
-    if (r.tracking_[v.flags] && !(pte & PTE_SOFT_DIRTY)) return false;
+    // mutant can_change_pte_writable_inverted: the test fired when tracking was off.
+    const bool tracking = r.tracking_[v.flags] != (r.opt_.bug == mutant::can_change_pte_writable_inverted);
+    if (tracking && !(pte & PTE_SOFT_DIRTY)) return false;
     return (pte & PTE_ANON) && (pte & PTE_EXCLUSIVE);
+  }
+
+  // kernel::vma_modify for [a,b) of VMA i, then vm_flags_reset: the index of the VMA now
+  // covering [a,b) (more after a merge), which has `newflags` (policy::merged_flags after a
+  // merge). vm_page_prot needs no recompute: a private VMA's is never writable.
+  int modify(int i, unsigned a, unsigned b, std::uint8_t newflags, merge_path path) {
+    merged m = merge_existing_range(i, a, b, newflags);
+    int at = m.at;
+    if (at < 0) {  // split_vma at a and at b: the halves copy the value
+      const cvma v = s.vma[i];
+      cvma put[3];
+      int n = 0;
+      if (v.start < a) put[n++] = cvma{v.start, std::uint8_t(a), v.anon, v.flags};
+      at = i + n;
+      put[n++] = cvma{std::uint8_t(a), std::uint8_t(b), v.anon, v.flags};
+      if (v.end > b) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags};
+      splice(i, i + 1, put, n);
+    }
+    s.vma[at].flags = m.nparts ? r.merged_flags(path, newflags, m.parts, m.nparts) : newflags;
+    return at;
   }
 
   // kernel::sys_mprotect (mprotect_fixup, vma_modify, change_protection).
@@ -246,21 +273,7 @@ struct vm {
       } else if ((oldflags & F_ACCOUNT) && !s.vma[i].anon) {
         newflags &= std::uint8_t(~F_ACCOUNT);
       }
-      // vma_modify: merge, or split off [nstart, tmp).
-      merged m = merge_existing_range(i, nstart, tmp, newflags);
-      int at = m.at;
-      if (at < 0) {  // split_vma at nstart and at tmp: the halves copy the value
-        const cvma v = s.vma[i];
-        cvma put[3];
-        int n = 0;
-        if (v.start < nstart) put[n++] = cvma{v.start, std::uint8_t(nstart), v.anon, v.flags};
-        at = i + n;
-        put[n++] = cvma{std::uint8_t(nstart), std::uint8_t(tmp), v.anon, v.flags};
-        if (v.end > tmp) put[n++] = cvma{std::uint8_t(tmp), v.end, v.anon, v.flags};
-        splice(i, i + 1, put, n);
-      }
-      cvma& res = s.vma[at];
-      res.flags = m.nparts ? r.merged_flags(merge_path::mprotect, newflags, m.parts, m.nparts) : newflags;
+      cvma& res = s.vma[modify(i, nstart, tmp, newflags, merge_path::mprotect)];
       // change_protection over [nstart, tmp): the write bit from vm_page_prot (read-only for
       // a private VMA), then MM_CP_TRY_CHANGE_WRITABLE.
       for (unsigned p = nstart; p < tmp; ++p) {
@@ -287,6 +300,15 @@ struct vm {
         if (!write) {
           if (pte & PTE_PRESENT) continue;
           s.table = 1;
+          if (pte & PTE_SWAP) {
+            // do_swap_page: soft-dirty comes back from the swap PTE (unless the mutant
+            // swap_loses_soft_dirty); writable only if exclusive and no write fault is needed.
+            const bool sd = pte & PTE_SOFT_DIRTY;
+            const bool w = (pte & PTE_EXCLUSIVE) && (flags & F_WRITE) && !(r.tracking_[flags] && !sd);
+            pte = std::uint8_t(PTE_PRESENT | PTE_ANON | (pte & PTE_EXCLUSIVE) | (w ? PTE_WRITE : 0) |
+                               (sd && r.opt_.bug != mutant::swap_loses_soft_dirty ? PTE_SOFT_DIRTY : 0));
+            continue;
+          }
           pte = PTE_PRESENT;  // do_anonymous_page: the zero page, read-only, not soft-dirty
           continue;
         }
@@ -304,12 +326,73 @@ struct vm {
     }
   }
 
+  // kernel::pageout_range for an anonymous VMA: try_to_unmap_one turns each exclusively mapped
+  // anon folio (never the zero page) into a swap entry keeping soft-dirty (unless the mutant
+  // swap_loses_soft_dirty) and PageAnonExclusive, if there is swap; without, nothing moves.
+  void pageout_range(unsigned a, unsigned b) {
+    if (!r.opt_.swap) return;
+    for (unsigned p = a; p < b; ++p) {
+      std::uint8_t& pte = s.pte[p];
+      if (!(pte & PTE_PRESENT) || !(pte & PTE_ANON)) continue;
+      const bool sd = (pte & PTE_SOFT_DIRTY) && r.opt_.bug != mutant::swap_loses_soft_dirty;
+      pte = std::uint8_t(PTE_SWAP | (sd ? PTE_SOFT_DIRTY : 0) | (pte & PTE_EXCLUSIVE));
+    }
+  }
+
+  // kernel::sys_madvise -> madvise_vma, VMA by VMA (holes skipped: -ENOMEM at the end).
+  void madvise(unsigned a, unsigned b, trace::Advice advice) {
+    const bool flag_advice = advice == trace::Advice::Random || advice == trace::Advice::Normal;
+    for (unsigned start = a; start < b;) {
+      const int i = from(start);
+      if (i < 0 || s.vma[i].start >= b) return;
+      start = std::max<unsigned>(start, s.vma[i].start);
+      const unsigned tmp = std::min<unsigned>(s.vma[i].end, b);
+      switch (advice) {
+        case trace::Advice::Dontneed:
+          // zap_ptes: an anonymous VMA keeps no marker and no page cache; the table stays.
+          for (unsigned p = start; p < tmp; ++p) s.pte[p] = 0;
+          break;
+        case trace::Advice::Pageout: pageout_range(start, tmp); break;
+        default: {
+          // madvise_update_vma: vma_modify_flags, then vm_flags_reset (no vma_set_page_prot).
+          const std::uint8_t flags = s.vma[i].flags;
+          const std::uint8_t newflags = advice == trace::Advice::Random ? flags | F_RAND_READ
+                                                                        : flags & std::uint8_t(~F_RAND_READ);
+          if (newflags != flags) modify(i, start, tmp, newflags, merge_path::madvise);
+        }
+      }
+      // Flag changes may have merged past tmp: continue after the VMA that holds `start` now.
+      const int now = find(int(start));
+      start = now >= 0 && s.vma[now].end > tmp && flag_advice ? s.vma[now].end : tmp;
+    }
+  }
+
+  // kernel::reclaim without a range: MADV_PAGEOUT over every mapping.
+  void reclaim() {
+    for (int i = 0; i < s.nvma; ++i) pageout_range(s.vma[i].start, s.vma[i].end);
+  }
+
+  // kernel::fork, seen from the parent: every COW mapping with an anon_vma is write-protected
+  // and its pages (and swap entries) lose PageAnonExclusive.
+  void fork() {
+    for (int i = 0; i < s.nvma; ++i) {
+      if (!s.vma[i].anon) continue;  // vma_needs_copy; private anonymous: always is_cow_mapping
+      for (unsigned p = s.vma[i].start; p < s.vma[i].end; ++p) {
+        std::uint8_t& pte = s.pte[p];
+        if (pte & PTE_PRESENT) pte &= std::uint8_t(~PTE_WRITE);
+        pte &= std::uint8_t(~PTE_EXCLUSIVE);
+      }
+    }
+  }
+
   // kernel::clear_refs: the policy clears each VMA, then every PTE is write-protected and
   // cleaned; the oracle starts over.
   void clear_refs() {
     for (int i = 0; i < s.nvma; ++i) s.vma[i].flags = r.cleared_[s.vma[i].flags];
-    for (std::uint8_t& pte : s.pte)
-      if (pte & PTE_PRESENT) pte &= std::uint8_t(~(PTE_WRITE | PTE_SOFT_DIRTY));
+    for (std::uint8_t& pte : s.pte) {
+      if (pte & PTE_PRESENT) pte &= std::uint8_t(~PTE_WRITE);
+      pte &= std::uint8_t(~PTE_SOFT_DIRTY);  // swap entries too
+    }
     s.cleared = 1;
     s.stored = s.fresh = 0;
   }
@@ -342,7 +425,12 @@ std::optional<std::string> rules::unsupported(const policy& pol, const explore_o
       pol.remerge_after_clear_refs() || pol.merge_sets_page_prot())
     return "the design " + std::string(pol.name()) +
            " (it covers designs that keep soft-dirty in VM_SOFTDIRTY alone: upstream-6.12, sticky)";
-  if (opt.bug != mutant::none) return "a mutant";
+  if (opt.bug != mutant::none && opt.bug != mutant::new_vma_not_soft_dirty &&
+      opt.bug != mutant::can_change_pte_writable_inverted && opt.bug != mutant::swap_loses_soft_dirty &&
+      opt.bug != mutant::pte_hole_ignores_vma)
+    return "the mutant " + std::string(mutant_name(opt.bug)) +
+           " (it covers new-vma-not-soft-dirty, pte-hole-ignores-vma, can-change-pte-writable-inverted "
+           "and swap-loses-soft-dirty)";
   if (opt.extra_check) return "an extra state check";
   for (const trace::Line& l : alphabet) {
     const bool ok = std::visit(
@@ -352,14 +440,20 @@ std::optional<std::string> rules::unsupported(const policy& pol, const explore_o
             return !o.file && o.sharing == trace::Sharing::Private && o.fixed && !o.populate &&
                    !o.noreserve && !o.stack && !(o.prot & trace::PROT_X);
           else if constexpr (std::is_same_v<T, trace::Mprotect>) return !(o.prot & trace::PROT_X);
+          else if constexpr (std::is_same_v<T, trace::Madvise>)
+            return o.advice == trace::Advice::Dontneed || o.advice == trace::Advice::Pageout ||
+                   o.advice == trace::Advice::Random || o.advice == trace::Advice::Normal;
+          else if constexpr (std::is_same_v<T, trace::Reclaim>) return !o.addr && !o.len;
           else
             return std::is_same_v<T, trace::Munmap> || std::is_same_v<T, trace::Write> ||
-                   std::is_same_v<T, trace::Read> || std::is_same_v<T, trace::ClearRefs>;
+                   std::is_same_v<T, trace::Read> || std::is_same_v<T, trace::ClearRefs> ||
+                   std::is_same_v<T, trace::Fork>;
         },
         l.op);
     if (!ok)
       return "the operation `" + trace::format_line(l) +
-             "` (it covers mmap_anon, munmap, mprotect, write, read and clear_refs)";
+             "` (it covers mmap_anon, munmap, mprotect, mprotect_none, madvise, random, normal, "
+             "write, read, clear_refs, fork and reclaim)";
   }
   return std::nullopt;
 }
@@ -379,10 +473,11 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
     v.vm_flags = vm_flags_of(bits);
     return v;
   };
-  for (unsigned a = 0; a < 16; ++a) {
+  for (unsigned a = 0; a < flag_values; ++a) {
     const vma_ref ref{base_, base_ + 1, value(std::uint8_t(a))};
-    for (unsigned b = 0; b < 16; ++b)
-      mergeable_[a << 4 | b] = pol.flags_mergeable(mm_, vm_flags_of(std::uint8_t(a)), vm_flags_of(std::uint8_t(b)));
+    for (unsigned b = 0; b < flag_values; ++b)
+      mergeable_[a * flag_values + b] =
+          pol.flags_mergeable(mm_, vm_flags_of(std::uint8_t(a)), vm_flags_of(std::uint8_t(b)));
     proposed_[a] = flag_bits_of(pol.proposed_new_flags(mm_, ref.v.vm_flags));
     vma_value m = ref.v;
     pol.mark_new(m, base_, base_ + 1, base_, base_ + 1);
@@ -407,6 +502,13 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
           } else if constexpr (std::is_same_v<T, trace::Write> || std::is_same_v<T, trace::Read>) {
             auto [a, b] = pages(x.addr, x.len);
             o = {std::is_same_v<T, trace::Write> ? kind::write : kind::read, a, b, 0};
+          } else if constexpr (std::is_same_v<T, trace::Madvise>) {
+            auto [a, b] = pages(x.addr, x.len);
+            o = {kind::madvise, a, b, std::uint8_t(x.advice)};
+          } else if constexpr (std::is_same_v<T, trace::Fork>) {
+            o = {kind::fork, 0, 0, 0};
+          } else if constexpr (std::is_same_v<T, trace::Reclaim>) {
+            o = {kind::reclaim, 0, 0, 0};
           } else {
             o = {kind::clear_refs, 0, 0, 0};
           }
@@ -418,9 +520,9 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
 
 std::uint8_t rules::merged_flags(merge_path path, std::uint8_t flags, const std::uint8_t* parts,
                                  std::size_t nparts) const {
-  // Index: path (mmap 0, mprotect 1), flags, the number of parts and each part's flags.
-  std::uint32_t key = (std::uint32_t(path == merge_path::mprotect) << 4 | flags) << 2 | std::uint32_t(nparts);
-  for (std::size_t i = 0; i < 3; ++i) key = key << 4 | (i < nparts ? parts[i] : 0u);
+  // Index: path, flags, the number of parts and each part's flags (5 bits each).
+  std::uint32_t key = (std::uint32_t(path) << 5 | flags) << 2 | std::uint32_t(nparts);
+  for (std::size_t i = 0; i < 3; ++i) key = key << 5 | (i < nparts ? parts[i] : 0u);
   ++key;
   merged_memo& slot = merged_[(key ^ key >> 8 ^ key >> 16) & 255];
   if (slot.key != key) {
@@ -435,9 +537,12 @@ void rules::apply(state& s, std::size_t i) const {
   vm m{s, *this};
   const op& o = ops_[i];
   switch (o.k) {
-    case kind::mmap_anon: m.mmap_anon(o.start, o.end, o.prot); break;
+    case kind::mmap_anon: m.mmap_anon(o.start, o.end, o.arg); break;
     case kind::munmap: m.munmap(o.start, o.end); break;
-    case kind::mprotect: m.mprotect(o.start, o.end, o.prot); break;
+    case kind::mprotect: m.mprotect(o.start, o.end, o.arg); break;
+    case kind::madvise: m.madvise(o.start, o.end, trace::Advice(o.arg)); break;
+    case kind::fork: m.fork(); break;
+    case kind::reclaim: m.reclaim(); break;
     case kind::write: m.access(o.start, o.end, true); break;
     case kind::read: m.access(o.start, o.end, false); break;
     case kind::clear_refs: m.clear_refs(); break;

@@ -7,10 +7,13 @@
 // compact_engine_test), and every state that fails a property is rebuilt as a model kernel and
 // judged by the model (sim/explorer.hpp:state_failures) before it is reported.
 //
-// Covered: private anonymous memory (mmap_anon, munmap, mprotect to rw-, r-- and ---, write,
-// read, clear_refs) under the designs that keep soft-dirty in the VMA flag and ask nothing of
-// mm_struct (upstream-6.12, sticky), without a mutant or an extra check. rules::unsupported
-// names what is not; the explorer then refuses the engine rather than run something else.
+// Covered: private anonymous memory (mmap_anon, munmap, mprotect to rw-, r-- and ---, madvise
+// dontneed, pageout, random and normal, write, read, clear_refs, fork, reclaim, with or without
+// swap) under the designs that keep soft-dirty in the VMA flag and ask nothing of mm_struct
+// (upstream-6.12, sticky), and the four mutants of that ground (new-vma-not-soft-dirty,
+// pte-hole-ignores-vma, can-change-pte-writable-inverted, swap-loses-soft-dirty); no extra
+// check. rules::unsupported names what is not covered; the explorer then refuses the engine
+// rather than run something else.
 #pragma once
 
 #include <array>
@@ -39,11 +42,13 @@ enum pte_bit : std::uint8_t {
   PTE_WRITE = 4,
   PTE_DIRTY = 8,
   PTE_SOFT_DIRTY = 16,
-  PTE_EXCLUSIVE = 32,  // PageAnonExclusive
+  PTE_EXCLUSIVE = 32,  // PageAnonExclusive (of the page, or of the swap entry)
+  PTE_SWAP = 64,       // a swap entry (with PTE_SOFT_DIRTY: _PAGE_SWP_SOFT_DIRTY)
 };
 
 // vm_flags in one byte: VM_MAYREAD|VM_MAYWRITE|VM_MAYEXEC are always set (mm/mmap.c:do_mmap).
-enum flag_bit : std::uint8_t { F_READ = 1, F_WRITE = 2, F_ACCOUNT = 4, F_SOFTDIRTY = 8 };
+enum flag_bit : std::uint8_t { F_READ = 1, F_WRITE = 2, F_ACCOUNT = 4, F_SOFTDIRTY = 8, F_RAND_READ = 16 };
+inline constexpr unsigned flag_values = 32;
 vm_flags_t vm_flags_of(std::uint8_t bits);
 std::uint8_t flag_bits_of(vm_flags_t flags);  // std::logic_error for a flag it cannot hold
 
@@ -105,11 +110,11 @@ class rules {
   void to_model(const state& s, kernel& k, oracle& o) const;
 
  private:
-  enum class kind : std::uint8_t { mmap_anon, munmap, mprotect, write, read, clear_refs };
+  enum class kind : std::uint8_t { mmap_anon, munmap, mprotect, madvise, write, read, clear_refs, fork, reclaim };
   struct op {
     kind k;
     std::uint8_t start, end;  // window pages
-    std::uint8_t prot;        // trace::PROT_* (mmap, mprotect)
+    std::uint8_t arg;         // trace::PROT_* (mmap, mprotect), trace::Advice (madvise)
   };
   friend struct vm;
 
@@ -122,9 +127,9 @@ class rules {
 
   // The policy's answers, asked once per flag_bit value (indexed by it) rather than on every
   // transition: a VMA-level design decides from vm_flags alone (--cross-check holds it to that).
-  std::array<bool, 256> mergeable_{};  // flags_mergeable(existing << 4 | proposed)
-  std::array<std::uint8_t, 16> proposed_{}, marked_{}, cleared_{};  // cleared_: as it was if clear_vma refuses
-  std::array<bool, 16> tracking_{}, reports_dirty_{};
+  std::array<bool, flag_values * flag_values> mergeable_{};  // flags_mergeable(existing * 32 + proposed)
+  std::array<std::uint8_t, flag_values> proposed_{}, marked_{}, cleared_{};  // cleared_: as it was if clear_vma refuses
+  std::array<bool, flag_values> tracking_{}, reports_dirty_{};
   // merged_flags, memoized as the search meets each combination: a direct-mapped cache small
   // enough for L1 (a search meets few combinations), key + 1 so that 0 is an empty slot.
   struct merged_memo {

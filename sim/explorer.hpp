@@ -2,8 +2,11 @@
 // over every operation sequence inside a small window of pages, each distinct state expanded
 // once, the oracle's soundness property and the invariants checked at every state.
 //
-// It runs the same rules as the model: every transition is sim/kernel.hpp's system call on a
-// kernel decoded from the state's canonical key (sim/state_codec.hpp). Operations are
+// It runs the same rules as the model. With the model engine (the default) every transition is
+// sim/kernel.hpp's system call on a kernel decoded from the state's canonical key
+// (sim/state_codec.hpp); the compact engine (sim/compact/rules.hpp) restates those rules on a
+// fixed-size state for what it covers, is held to the model's results by tests and by
+// --cross-check, and hands every failing state to the model for the verdict. Operations are
 // trace::Line values, so the path to a state is a trace, and breadth-first order makes the
 // first path to a violating state a shortest one.
 #pragma once

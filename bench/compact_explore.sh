@@ -1,0 +1,31 @@
+#!/bin/sh
+# The explorer's compact engine (sim/compact/) at several bounds, on everything it covers:
+# distinct states, transitions and CPU seconds of `sdmc explore --engine compact`, the median of
+# RUNS runs (default 3) per row, as a Markdown table (docs/performance.md).
+# Usage: bench/compact_explore.sh [RUNS]   (from the repository root, after building build/sdmc)
+set -eu
+runs=${1:-3}
+sdmc=build/sdmc
+[ -x "$sdmc" ] || { echo "compact_explore.sh: $sdmc not built" >&2; exit 2; }
+ops=mmap_anon,munmap,mprotect,mprotect_none,madvise,random,normal,write,read,clear_refs,fork,reclaim
+group() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
+echo "| design | pages | depth | distinct states | transitions | distinct states per CPU second (median of $runs) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+for policy in upstream-6.12 sticky; do
+  for bound in "3 5" "3 6" "4 5" "5 5" "6 4" "8 4"; do
+    set -- $bound
+    i=0
+    rates=""
+    while [ "$i" -lt "$runs" ]; do
+      line=$("$sdmc" explore --policy "$policy" --pages "$1" --depth "$2" --ops "$ops" --engine compact \
+               --quiet --out /tmp/sdmc-compact-bench | grep '^distinct states')
+      states=$(echo "$line" | sed 's/^distinct states: \([0-9,]*\);.*/\1/' | tr -d ,)
+      transitions=$(echo "$line" | sed 's/.*transitions: \([0-9,]*\) .*/\1/' | tr -d ,)
+      rate=$(echo "$line" | sed 's/.*per CPU second \([0-9,]*\) states.*/\1/' | tr -d ,)
+      rates="$rates $rate"
+      i=$((i + 1))
+    done
+    median=$(echo "$rates" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    echo "| $policy | $1 | $2 | $(group "$states") | $(group "$transitions") | $(group "$median") |"
+  done
+done

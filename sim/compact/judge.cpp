@@ -53,7 +53,7 @@ unsigned rules::judge(const state& s) const {
     if (v.start >= v.end || v.start < prev_end) out |= FAIL_INVARIANT;
     prev_end = v.end;
     // mutant pte_hole_ignores_vma: a range without a page table read clean whatever the VMA.
-    const bool dirty = reports_dirty_[v.flags] && (s.table || opt_.bug != mutant::pte_hole_ignores_vma);
+    const bool dirty = reports_dirty_[s.cleared][v.flags] && (s.table || opt_.bug != mutant::pte_hole_ignores_vma);
     for (unsigned p = v.start; p < v.end && p < max_pages; ++p) mapped[p] = true, vma_bit[p] = dirty;
   }
   const bool tracked_writes = pol_.keeps_writes_tracked(), signals = pol_.signals_new_mappings();

@@ -100,7 +100,7 @@ struct vm {
   }
   // kernel::can_merge_after / can_merge_before: same file (none) and pgoff (the address) hold.
   bool can_merge(const cvma& existing, std::uint8_t flags, unsigned anon) const {
-    return r.mergeable_[unsigned(existing.flags) * flag_values + flags] && mergeable_anon_vma(anon, existing.anon);
+    return r.mergeable_[s.cleared][unsigned(existing.flags) * flag_values + flags] && mergeable_anon_vma(anon, existing.anon);
   }
   static bool anon_vmas_compatible(const cvma& prev, const cvma& next) {
     return !prev.anon || !next.anon || prev.anon == next.anon;
@@ -127,7 +127,7 @@ struct vm {
         parts[nparts++] = next->flags;
       }
       parts[nparts++] = flags;
-      res.flags = r.merged_flags(path, target.flags, parts, nparts);
+      res.flags = r.merged_flags(s.cleared, path, target.flags, parts, nparts);
     }
     res.flags = mark(res.flags);
     splice(k - left, k + right, &res, 1);
@@ -204,7 +204,7 @@ struct vm {
   void mmap_anon(unsigned a, unsigned b, std::uint8_t prot) {
     std::uint8_t flags = prot_bits(prot);
     if (flags & F_WRITE) flags |= F_ACCOUNT;  // accountable_mapping
-    flags = r.proposed_[flags];
+    flags = r.proposed_[s.cleared][flags];
     // mutant new_vma_not_soft_dirty: before d9104d1ca966 no new mapping carried VM_SOFTDIRTY.
     const bool unmarked = r.opt_.bug == mutant::new_vma_not_soft_dirty;
     if (unmarked) flags &= std::uint8_t(~F_SOFTDIRTY);
@@ -215,7 +215,7 @@ struct vm {
     }
     // vma_merge_new_range (the caller stores it), then the resulting VMA, merged neighbours
     // included, is marked new; private: vm_page_prot is never writable.
-    map_new_range(k, a, b, flags, merge_path::mmap, [&](std::uint8_t f) { return unmarked ? f : r.marked_[f]; });
+    map_new_range(k, a, b, flags, merge_path::mmap, [&](std::uint8_t f) { return unmarked ? f : r.marked_[s.cleared][f]; });
     s.fresh |= mask(a, b);  // oracle::mapped_new
   }
 
@@ -226,7 +226,7 @@ struct vm {
   bool can_change_pte_writable(const cvma& v, std::uint8_t pte) const {
     if (!(v.flags & F_WRITE)) return false;
     // mutant can_change_pte_writable_inverted: the test fired when tracking was off.
-    const bool tracking = r.tracking_[v.flags] != (r.opt_.bug == mutant::can_change_pte_writable_inverted);
+    const bool tracking = r.tracking_[s.cleared][v.flags] != (r.opt_.bug == mutant::can_change_pte_writable_inverted);
     if (tracking && !(pte & PTE_SOFT_DIRTY)) return false;
     return (pte & PTE_ANON) && (pte & PTE_EXCLUSIVE);
   }
@@ -247,7 +247,7 @@ struct vm {
       if (v.end > b) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags};
       splice(i, i + 1, put, n);
     }
-    s.vma[at].flags = m.nparts ? r.merged_flags(path, newflags, m.parts, m.nparts) : newflags;
+    s.vma[at].flags = m.nparts ? r.merged_flags(s.cleared, path, newflags, m.parts, m.nparts) : newflags;
     return at;
   }
 
@@ -304,7 +304,7 @@ struct vm {
             // do_swap_page: soft-dirty comes back from the swap PTE (unless the mutant
             // swap_loses_soft_dirty); writable only if exclusive and no write fault is needed.
             const bool sd = pte & PTE_SOFT_DIRTY;
-            const bool w = (pte & PTE_EXCLUSIVE) && (flags & F_WRITE) && !(r.tracking_[flags] && !sd);
+            const bool w = (pte & PTE_EXCLUSIVE) && (flags & F_WRITE) && !(r.tracking_[s.cleared][flags] && !sd);
             pte = std::uint8_t(PTE_PRESENT | PTE_ANON | (pte & PTE_EXCLUSIVE) | (w ? PTE_WRITE : 0) |
                                (sd && r.opt_.bug != mutant::swap_loses_soft_dirty ? PTE_SOFT_DIRTY : 0));
             continue;
@@ -388,12 +388,21 @@ struct vm {
   // kernel::clear_refs: the policy clears each VMA, then every PTE is write-protected and
   // cleaned; the oracle starts over.
   void clear_refs() {
-    for (int i = 0; i < s.nvma; ++i) s.vma[i].flags = r.cleared_[s.vma[i].flags];
+    for (int i = 0; i < s.nvma; ++i) s.vma[i].flags = r.cleared_[s.cleared][s.vma[i].flags];
     for (std::uint8_t& pte : s.pte) {
       if (pte & PTE_PRESENT) pte &= std::uint8_t(~PTE_WRITE);
       pte &= std::uint8_t(~PTE_SOFT_DIRTY);  // swap entries too
     }
     s.cleared = 1;
+    if (r.pol_.remerge_after_clear_refs()) {
+      // Every VMA is clean now: each is merged with its neighbours, left to right, as a flag
+      // change to the same flags would (vma_merge_existing_range over the whole VMA; the
+      // target keeps its own flags).
+      for (int i = 0; i < s.nvma; ++i) {
+        const merged m = merge_existing_range(i, s.vma[i].start, s.vma[i].end, s.vma[i].flags);
+        if (m.at >= 0) i = m.at;
+      }
+    }
     s.stored = s.fresh = 0;
   }
 
@@ -421,10 +430,9 @@ std::optional<std::string> rules::unsupported(const policy& pol, const explore_o
   if (opt.pages > max_pages)
     return "a window of " + std::to_string(opt.pages) + " pages (it holds at most " +
            std::to_string(max_pages) + ")";
-  if (pol.has_page_granular_state() || pol.emulates_soft_dirty_with_uffd_wp() ||
-      pol.remerge_after_clear_refs() || pol.merge_sets_page_prot())
+  if (pol.has_page_granular_state() || pol.emulates_soft_dirty_with_uffd_wp() || pol.merge_sets_page_prot())
     return "the design " + std::string(pol.name()) +
-           " (it covers designs that keep soft-dirty in VM_SOFTDIRTY alone: upstream-6.12, sticky)";
+           " (it covers designs that keep soft-dirty in VM_SOFTDIRTY alone: upstream-6.12, sticky, precise)";
   if (opt.bug != mutant::none && opt.bug != mutant::new_vma_not_soft_dirty &&
       opt.bug != mutant::can_change_pte_writable_inverted && opt.bug != mutant::swap_loses_soft_dirty &&
       opt.bug != mutant::pte_hole_ignores_vma)
@@ -473,19 +481,22 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
     v.vm_flags = vm_flags_of(bits);
     return v;
   };
-  for (unsigned a = 0; a < flag_values; ++a) {
-    const vma_ref ref{base_, base_ + 1, value(std::uint8_t(a))};
-    for (unsigned b = 0; b < flag_values; ++b)
-      mergeable_[a * flag_values + b] =
-          pol.flags_mergeable(mm_, vm_flags_of(std::uint8_t(a)), vm_flags_of(std::uint8_t(b)));
-    proposed_[a] = flag_bits_of(pol.proposed_new_flags(mm_, ref.v.vm_flags));
-    vma_value m = ref.v;
-    pol.mark_new(m, base_, base_ + 1, base_, base_ + 1);
-    marked_[a] = flag_bits_of(m.vm_flags);
-    vma_value c = ref.v;
-    cleared_[a] = pol.clear_vma(mm_, c, base_, base_ + 1) ? flag_bits_of(c.vm_flags) : std::uint8_t(a);
-    tracking_[a] = pol.tracking_enabled(mm_, ref, base_);
-    reports_dirty_[a] = pol.vma_reports_dirty(mm_, ref, base_);
+  for (unsigned c = 0; c < 2; ++c) {
+    mm_.cleared_refs = c;
+    for (unsigned a = 0; a < flag_values; ++a) {
+      const vma_ref ref{base_, base_ + 1, value(std::uint8_t(a))};
+      for (unsigned b = 0; b < flag_values; ++b)
+        mergeable_[c][a * flag_values + b] =
+            pol.flags_mergeable(mm_, vm_flags_of(std::uint8_t(a)), vm_flags_of(std::uint8_t(b)));
+      proposed_[c][a] = flag_bits_of(pol.proposed_new_flags(mm_, ref.v.vm_flags));
+      vma_value m = ref.v;
+      pol.mark_new(m, base_, base_ + 1, base_, base_ + 1);
+      marked_[c][a] = flag_bits_of(m.vm_flags);
+      vma_value v = ref.v;
+      cleared_[c][a] = pol.clear_vma(mm_, v, base_, base_ + 1) ? flag_bits_of(v.vm_flags) : std::uint8_t(a);
+      tracking_[c][a] = pol.tracking_enabled(mm_, ref, base_);
+      reports_dirty_[c][a] = pol.vma_reports_dirty(mm_, ref, base_);
+    }
   }
   for (const trace::Line& l : alphabet) {
     op o{};
@@ -518,16 +529,17 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
   }
 }
 
-std::uint8_t rules::merged_flags(merge_path path, std::uint8_t flags, const std::uint8_t* parts,
-                                 std::size_t nparts) const {
+std::uint8_t rules::merged_flags(bool cleared, merge_path path, std::uint8_t flags,
+                                 const std::uint8_t* parts, std::size_t nparts) const {
   // Index: path, flags, the number of parts and each part's flags (5 bits each).
-  std::uint32_t key = (std::uint32_t(path) << 5 | flags) << 2 | std::uint32_t(nparts);
+  std::uint32_t key = ((std::uint32_t(cleared) << 3 | std::uint32_t(path)) << 5 | flags) << 2 | std::uint32_t(nparts);
   for (std::size_t i = 0; i < 3; ++i) key = key << 5 | (i < nparts ? parts[i] : 0u);
   ++key;
   merged_memo& slot = merged_[(key ^ key >> 8 ^ key >> 16) & 255];
   if (slot.key != key) {
     vma_value v[3];
     for (std::size_t i = 0; i < nparts; ++i) v[i].vm_flags = vm_flags_of(parts[i]);
+    mm_.cleared_refs = cleared;
     slot = {key, flag_bits_of(pol_.merged_flags(path, vm_flags_of(flags), {v, nparts}))};
   }
   return slot.flags;

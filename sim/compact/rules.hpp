@@ -9,8 +9,8 @@
 //
 // Covered: private anonymous memory (mmap_anon, munmap, mprotect to rw-, r-- and ---, madvise
 // dontneed, pageout, random and normal, write, read, clear_refs, fork, reclaim, with or without
-// swap) under the designs that keep soft-dirty in the VMA flag and ask nothing of mm_struct
-// (upstream-6.12, sticky), and the four mutants of that ground (new-vma-not-soft-dirty,
+// swap) under the designs that keep soft-dirty in the VMA flag (upstream-6.12, sticky, precise
+// with its re-merge at clear_refs), and the four mutants of that ground (new-vma-not-soft-dirty,
 // pte-hole-ignores-vma, can-change-pte-writable-inverted, swap-loses-soft-dirty); no extra
 // check. rules::unsupported names what is not covered; the explorer then refuses the engine
 // rather than run something else.
@@ -125,11 +125,14 @@ class rules {
   // The policy's virtual functions take an mm_struct; the covered designs read none of it.
   mutable mm_struct mm_;
 
-  // The policy's answers, asked once per flag_bit value (indexed by it) rather than on every
-  // transition: a VMA-level design decides from vm_flags alone (--cross-check holds it to that).
-  std::array<bool, flag_values * flag_values> mergeable_{};  // flags_mergeable(existing * 32 + proposed)
-  std::array<std::uint8_t, flag_values> proposed_{}, marked_{}, cleared_{};  // cleared_: as it was if clear_vma refuses
-  std::array<bool, flag_values> tracking_{}, reports_dirty_{};
+  // The policy's answers, asked once per flag_bit value and per value of mm.cleared_refs (the
+  // only part of mm_struct a covered design reads: precise's merge rule) rather than on every
+  // transition; indexed [cleared][flags]. A VMA-level design decides from these alone
+  // (--cross-check holds it to that).
+  template <class T> using per_flags = std::array<std::array<T, flag_values>, 2>;
+  std::array<std::array<bool, flag_values * flag_values>, 2> mergeable_{};  // [existing * 32 + proposed]
+  per_flags<std::uint8_t> proposed_{}, marked_{}, cleared_{};  // cleared_: as it was if clear_vma refuses
+  per_flags<bool> tracking_{}, reports_dirty_{};
   // merged_flags, memoized as the search meets each combination: a direct-mapped cache small
   // enough for L1 (a search meets few combinations), key + 1 so that 0 is an empty slot.
   struct merged_memo {
@@ -137,8 +140,8 @@ class rules {
     std::uint8_t flags = 0;
   };
   mutable std::array<merged_memo, 256> merged_{};
-  std::uint8_t merged_flags(merge_path path, std::uint8_t flags, const std::uint8_t* parts,
-                            std::size_t nparts) const;
+  std::uint8_t merged_flags(bool cleared, merge_path path, std::uint8_t flags,
+                            const std::uint8_t* parts, std::size_t nparts) const;
 };
 
 }  // namespace sdmc::compact

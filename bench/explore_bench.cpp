@@ -20,15 +20,11 @@ namespace {
 
 using namespace sdmc;
 
-void BM_Explore(benchmark::State& state) {
-  auto pol = make_policy("upstream-6.12");
-  explore_options o;
-  o.pages = unsigned(state.range(0));
-  o.depth = unsigned(state.range(1));
-  o.soundness_is_finding = true;  // explore the whole bound: findings do not stop the search
+// Runs the search, reporting its size and distinct states and transitions per second.
+void explore_counted(benchmark::State& state, const policy& pol, const explore_options& o) {
   explore_result r;
   for (auto _ : state) {
-    r = explore(*pol, o);
+    r = explore(pol, o);
     benchmark::DoNotOptimize(r.states);
   }
   state.counters["states"] = double(r.states);
@@ -37,6 +33,15 @@ void BM_Explore(benchmark::State& state) {
       benchmark::Counter(double(r.states), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["transitions_per_s"] =
       benchmark::Counter(double(r.transitions), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_Explore(benchmark::State& state) {
+  auto pol = make_policy("upstream-6.12");
+  explore_options o;
+  o.pages = unsigned(state.range(0));
+  o.depth = unsigned(state.range(1));
+  o.soundness_is_finding = true;  // explore the whole bound: findings do not stop the search
+  explore_counted(state, *pol, o);
 }
 BENCHMARK(BM_Explore)
     ->ArgNames({"pages", "depth"})
@@ -56,17 +61,7 @@ void BM_ExploreAnon(benchmark::State& state) {
   o.pages = unsigned(state.range(1));
   o.depth = unsigned(state.range(2));
   o.ops = "mmap_anon,munmap,mprotect,mprotect_none,madvise,random,normal,write,read,clear_refs,fork,reclaim";
-  explore_result r;
-  for (auto _ : state) {
-    r = explore(*pol, o);
-    benchmark::DoNotOptimize(r.states);
-  }
-  state.counters["states"] = double(r.states);
-  state.counters["transitions"] = double(r.transitions);
-  state.counters["states_per_s"] =
-      benchmark::Counter(double(r.states), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["transitions_per_s"] =
-      benchmark::Counter(double(r.transitions), benchmark::Counter::kIsIterationInvariantRate);
+  explore_counted(state, *pol, o);
 }
 BENCHMARK(BM_ExploreAnon)
     ->ArgNames({"compact", "pages", "depth"})

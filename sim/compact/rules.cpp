@@ -1,7 +1,8 @@
 // sim/'s rules for private anonymous memory, restated on the compact state. Each function
 // names the sim/ function (and so the kernel function) it follows; where the model takes a
-// branch the compact state cannot reach (files, swap, uffd-wp, VM_LOCKED), it is left out and
-// rules::unsupported keeps such searches away.
+// branch the compact state cannot reach (files and shmem, uffd-wp, VM_LOCKED, MAP_DROPPABLE,
+// MADV_FREE's lazyfree folios, mremap's pgoff), it is left out and rules::unsupported keeps
+// such searches away.
 #include "sim/compact/rules.hpp"
 
 #include <algorithm>

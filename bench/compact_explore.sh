@@ -7,7 +7,7 @@ set -eu
 runs=${1:-3}
 sdmc=build/sdmc
 [ -x "$sdmc" ] || { echo "compact_explore.sh: $sdmc not built" >&2; exit 2; }
-ops=mmap_anon,munmap,mprotect,mprotect_none,madvise,random,normal,write,read,clear_refs,fork,reclaim
+ops=mmap_anon,munmap,mprotect,mprotect_none,mremap,madvise,random,normal,write,read,clear_refs,fork,reclaim
 group() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 echo "| design | pages | depth | distinct states | transitions | distinct states per CPU second (median of $runs) |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"

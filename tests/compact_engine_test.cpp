@@ -17,7 +17,7 @@ namespace {
 
 // Every operation family the compact engine covers.
 constexpr std::string_view ANON_OPS =
-    "mmap_anon,munmap,mprotect,mprotect_none,madvise,random,normal,write,read,clear_refs,fork,reclaim";
+    "mmap_anon,munmap,mprotect,mprotect_none,mremap,madvise,random,normal,write,read,clear_refs,fork,reclaim";
 
 explore_options bound(unsigned pages, unsigned depth, explore_engine e) {
   explore_options o;
@@ -99,6 +99,7 @@ INSTANTIATE_TEST_SUITE_P(
                       case_{"sticky", 3, 6, false, true, mutant::pte_hole_ignores_vma},
                       case_{"sticky", 3, 6, false, true, mutant::can_change_pte_writable_inverted},
                       case_{"sticky", 3, 6, false, true, mutant::swap_loses_soft_dirty},
+                      case_{"sticky", 3, 6, false, true, mutant::mremap_move_not_soft_dirty},
                       case_{"upstream-6.12", 3, 4, false, true, mutant::new_vma_not_soft_dirty},
                       case_{"upstream-6.12", 3, 4, false, true, mutant::swap_loses_soft_dirty}),
     [](const auto& info) {
@@ -177,11 +178,11 @@ TEST(CompactEngine, RefusesWhatItDoesNotCoverByName) {
   o.pages = compact::max_pages + 1;
   EXPECT_NE(refused("sticky", o).find("a window of 9 pages"), std::string::npos);
   o = base;
-  o.bug = mutant::mremap_move_not_soft_dirty;
-  EXPECT_NE(refused("sticky", o).find("the mutant mremap-move-not-soft-dirty"), std::string::npos);
+  o.bug = mutant::no_writenotify_after_clear;
+  EXPECT_NE(refused("sticky", o).find("the mutant no-writenotify-after-clear"), std::string::npos);
   o = base;
-  o.ops = "mmap_anon,mremap";
-  EXPECT_NE(refused("sticky", o).find("mremap"), std::string::npos) << refused("sticky", o);
+  o.ops = "mmap_anon,mmap_droppable";
+  EXPECT_NE(refused("sticky", o).find("droppable"), std::string::npos) << refused("sticky", o);
   o = base;
   o.extra_check = [](const kernel&, const oracle&) { return std::optional<std::string>(); };
   EXPECT_NE(refused("sticky", o).find("an extra state check"), std::string::npos);

@@ -1,7 +1,7 @@
 // sim/'s rules for private anonymous memory, restated on the compact state. Each function
 // names the sim/ function (and so the kernel function) it follows; where the model takes a
 // branch the compact state cannot reach (files and shmem, uffd-wp, VM_LOCKED, MAP_DROPPABLE,
-// MADV_FREE's lazyfree folios, mremap's pgoff), it is left out and rules::unsupported keeps
+// MADV_FREE's lazyfree folios, MREMAP_DONTUNMAP), it is left out and rules::unsupported keeps
 // such searches away.
 #include "sim/compact/rules.hpp"
 
@@ -88,9 +88,14 @@ struct vm {
     splice(i, j, keep, n);
     for (unsigned p = a; p < b; ++p) s.pte[p] = 0;
     if (s.nvma == 0) s.table = 0;
-    s.stored &= std::uint8_t(~mask(a, b));
-    s.fresh &= std::uint8_t(~mask(a, b));
+    forget(a, b);
     return i + (n && keep[0].end == a);
+  }
+
+  // oracle::unmapped -> sd_reset: the addresses take their history with them.
+  void forget(unsigned a, unsigned b) {
+    const std::uint8_t keep = std::uint8_t(~mask(a, b));
+    s.stored &= keep, s.fresh &= keep, s.moved &= keep, s.moved_pte &= keep;
   }
 
   // kernel::is_mergeable_anon_vma with an existing VMA (its anon_vma_chain is singular when it
@@ -99,28 +104,33 @@ struct vm {
     if ((!proposed || !theirs) && theirs) return true;
     return proposed == theirs;
   }
-  // kernel::can_merge_after / can_merge_before: same file (none) and pgoff (the address) hold.
-  bool can_merge(const cvma& existing, std::uint8_t flags, unsigned anon) const {
-    return r.mergeable_[s.cleared][unsigned(existing.flags) * flag_values + flags] && mergeable_anon_vma(anon, existing.anon);
+  // kernel::can_merge_after / can_merge_before: no file on either side; pgoff contiguous
+  // (with adjacency: the same pgoff_delta).
+  bool can_merge(const cvma& existing, std::uint8_t flags, unsigned anon, std::int8_t pgoff) const {
+    return r.mergeable_[s.cleared][unsigned(existing.flags) * flag_values + flags] &&
+           mergeable_anon_vma(anon, existing.anon) && existing.pgoff == pgoff;
   }
   static bool anon_vmas_compatible(const cvma& prev, const cvma& next) {
     return !prev.anon || !next.anon || prev.anon == next.anon;
   }
 
-  // kernel::vma_merge_new_range for a free [a,b), commit = false (the caller stores it).
-  // The free range [a,b) sits before VMA k (k == nvma: after the last). The proposal `flags`
-  // has no anon_vma yet. Stores the new VMA, merged or not, with the flags `mark` gives it
-  // (mmap: __mmap_region marks the resulting VMA new, merged neighbours included).
+  // kernel::vma_merge_new_range for a free [a,b) proposed as `p` (its start and end are
+  // ignored), which sits before VMA k (k == nvma: after the last). Stores the new VMA, merged
+  // or not (p's value then), with the flags `mark` gives it (mmap: __mmap_region marks the
+  // resulting VMA new, merged neighbours included); returns its index.
   template <class Mark>
-  void map_new_range(int k, unsigned a, unsigned b, std::uint8_t flags, merge_path path, Mark mark) {
+  int map_new_range(int k, unsigned a, unsigned b, const cvma& p, merge_path path, Mark mark) {
     const cvma* prev = k > 0 && s.vma[k - 1].end == a ? &s.vma[k - 1] : nullptr;
     const cvma* next = k < s.nvma && s.vma[k].start == b ? &s.vma[k] : nullptr;
-    const bool left = prev && can_merge(*prev, flags, 0);
-    const bool right = next && can_merge(*next, flags, 0) && (!left || anon_vmas_compatible(*prev, *next));
-    cvma res{std::uint8_t(a), std::uint8_t(b), 0, flags};
+    const bool left = prev && can_merge(*prev, p.flags, p.anon, p.pgoff);
+    const bool right = next && can_merge(*next, p.flags, p.anon, p.pgoff) &&
+                       (!left || anon_vmas_compatible(*prev, *next));
+    const std::uint8_t flags = p.flags;
+    cvma res{std::uint8_t(a), std::uint8_t(b), p.anon, flags, p.pgoff};
     if (left || right) {
       const cvma& target = left ? *prev : *next;
-      res = {left ? prev->start : std::uint8_t(a), right ? next->end : std::uint8_t(b), target.anon, 0};
+      res = {left ? prev->start : std::uint8_t(a), right ? next->end : std::uint8_t(b), target.anon, 0,
+             target.pgoff};
       std::uint8_t parts[3] = {target.flags};
       std::size_t nparts = 1;
       if (left && right) {
@@ -132,6 +142,7 @@ struct vm {
     }
     res.flags = mark(res.flags);
     splice(k - left, k + right, &res, 1);
+    return k - left;
   }
 
   // kernel::vma_merge_existing_range: the index of the merged VMA, its parts (target first).
@@ -147,22 +158,22 @@ struct vm {
     if (!left_side && !right_side) return out;
     const cvma* prev = left_side && i > 0 && s.vma[i - 1].end == a ? &s.vma[i - 1] : nullptr;
     const cvma* next = right_side && i + 1 < s.nvma && s.vma[i + 1].start == b ? &s.vma[i + 1] : nullptr;
-    const bool ml = prev && can_merge(*prev, newflags, v.anon);
-    const bool mr = next && can_merge(*next, newflags, v.anon) && (!ml || anon_vmas_compatible(*prev, *next));
+    const bool ml = prev && can_merge(*prev, newflags, v.anon, v.pgoff);
+    const bool mr = next && can_merge(*next, newflags, v.anon, v.pgoff) && (!ml || anon_vmas_compatible(*prev, *next));
     if (!ml && !mr) return out;
     cvma res;
     if (ml && mr) {
-      res = {prev->start, next->end, prev->anon, prev->flags};
+      res = {prev->start, next->end, prev->anon, prev->flags, prev->pgoff};
       if (!res.anon) res.anon = next->anon ? next->anon : v.anon;
       out.parts[0] = prev->flags, out.parts[1] = v.flags, out.parts[2] = next->flags;
       out.nparts = 3;
     } else if (ml) {
-      res = {prev->start, std::uint8_t(b), prev->anon, prev->flags};
+      res = {prev->start, std::uint8_t(b), prev->anon, prev->flags, prev->pgoff};
       if (!res.anon) res.anon = v.anon;
       out.parts[0] = prev->flags, out.parts[1] = v.flags;
       out.nparts = 2;
     } else {
-      res = {std::uint8_t(a), next->end, next->anon, next->flags};
+      res = {std::uint8_t(a), next->end, next->anon, next->flags, next->pgoff};
       if (!res.anon) res.anon = v.anon;
       out.parts[0] = next->flags, out.parts[1] = v.flags;
       out.nparts = 2;
@@ -172,10 +183,10 @@ struct vm {
     // vma (the other side of [a,b)) stays beside it.
     cvma put[2] = {res};
     int n = 1, at = i - ml;
-    if (ml && !right_side) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags};
+    if (ml && !right_side) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags, v.pgoff};
     if (mr && !ml && !left_side) {
       put[1] = res;
-      put[0] = cvma{v.start, std::uint8_t(a), v.anon, v.flags};
+      put[0] = cvma{v.start, std::uint8_t(a), v.anon, v.flags, v.pgoff};
       n = 2;
       ++at;
     }
@@ -189,7 +200,8 @@ struct vm {
     cvma& v = s.vma[i];
     if (v.anon) return;
     auto compatible = [](const cvma& a, const cvma& b) {  // anon_vma_compatible
-      return a.end == b.start && !((a.flags ^ b.flags) & ~(F_READ | F_WRITE | F_SOFTDIRTY));
+      return a.end == b.start && a.pgoff == b.pgoff &&
+             !((a.flags ^ b.flags) & ~(F_READ | F_WRITE | F_SOFTDIRTY));
     };
     unsigned id = 0;
     if (i + 1 < s.nvma && compatible(v, s.vma[i + 1])) id = s.vma[i + 1].anon;
@@ -216,7 +228,8 @@ struct vm {
     }
     // vma_merge_new_range (the caller stores it), then the resulting VMA, merged neighbours
     // included, is marked new; private: vm_page_prot is never writable.
-    map_new_range(k, a, b, flags, merge_path::mmap, [&](std::uint8_t f) { return unmarked ? f : r.marked_[s.cleared][f]; });
+    map_new_range(k, a, b, cvma{0, 0, 0, flags, 0}, merge_path::mmap,
+                  [&](std::uint8_t f) { return unmarked ? f : r.marked_[s.cleared][f]; });
     s.fresh |= mask(a, b);  // oracle::mapped_new
   }
 
@@ -242,10 +255,10 @@ struct vm {
       const cvma v = s.vma[i];
       cvma put[3];
       int n = 0;
-      if (v.start < a) put[n++] = cvma{v.start, std::uint8_t(a), v.anon, v.flags};
+      if (v.start < a) put[n++] = cvma{v.start, std::uint8_t(a), v.anon, v.flags, v.pgoff};
       at = i + n;
-      put[n++] = cvma{std::uint8_t(a), std::uint8_t(b), v.anon, v.flags};
-      if (v.end > b) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags};
+      put[n++] = cvma{std::uint8_t(a), std::uint8_t(b), v.anon, v.flags, v.pgoff};
+      if (v.end > b) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags, v.pgoff};
       splice(i, i + 1, put, n);
     }
     s.vma[at].flags = m.nparts ? r.merged_flags(s.cleared, path, newflags, m.parts, m.nparts) : newflags;
@@ -368,6 +381,68 @@ struct vm {
     }
   }
 
+  // kernel::move_vma for [a, a+len) of VMA i to the free [t, t+len) (sys_mremap's checks done):
+  // copy_vma (an unfaulted anonymous source is re-based to the destination, so it merges
+  // easily), move_page_tables (every moved PTE becomes soft-dirty: move_soft_dirty_pte, unless
+  // the mutant mremap_move_not_soft_dirty), the oracle's moved(), then do_munmap of the source.
+  void move_vma(int i, unsigned a, unsigned len, unsigned t) {
+    const cvma v = s.vma[i];
+    const int pgoff = v.anon ? int(a) + v.pgoff : int(t);  // pgoff_at(a), or new_addr
+    int k = 0;
+    while (k < s.nvma && s.vma[k].end <= t) ++k;
+    map_new_range(k, t, t + len, cvma{0, 0, v.anon, v.flags, std::int8_t(pgoff - int(t))},
+                  merge_path::mremap_move, [](std::uint8_t f) { return f; });
+    // The window lies in one PTE table: one extent, never a whole table (move_normal_pmd).
+    if (s.table)
+      for (unsigned p = 0; p < len; ++p) {
+        std::uint8_t pte = s.pte[a + p];
+        s.pte[a + p] = 0;
+        if (pte && r.opt_.bug != mutant::mremap_move_not_soft_dirty) pte |= PTE_SOFT_DIRTY;
+        s.pte[t + p] = pte;
+      }
+    // oracle::moved: every page is new at its new address, but only one that was new at its
+    // source (and not a gap there) may be a lost new mapping; stores travel with the page.
+    auto carried = [&](std::uint8_t bits) {
+      const unsigned src = (bits & mask(a, a + len)) >> a;
+      return std::uint8_t(src << t);
+    };
+    const std::uint8_t was_new = carried(s.fresh & std::uint8_t(~s.moved)), dst = mask(t, t + len);
+    s.stored |= carried(s.stored);
+    s.fresh |= dst;
+    s.moved |= dst & std::uint8_t(~was_new);
+    for (unsigned p = t; p < t + len; ++p)
+      if (s.pte[p]) s.moved_pte |= std::uint8_t(1u << p);  // oracle::moved_with_pte
+    unmap(a, a + len);
+  }
+
+  // kernel::sys_mremap, MREMAP_MAYMOVE|MREMAP_FIXED to t, the same length.
+  void mremap_move(unsigned a, unsigned b, unsigned t) {
+    if (find(int(a)) < 0) return;  // -EFAULT
+    unmap(t, t + (b - a));         // the destination goes first, whatever follows
+    const int i = find(int(a));    // vma_to_resize
+    if (i < 0 || b > s.vma[i].end) return;  // -EFAULT
+    move_vma(i, a, b - a, t);
+  }
+
+  // kernel::sys_mremap in place (no MREMAP_MAYMOVE) from [a,b) to [a,e).
+  void mremap_resize(unsigned a, unsigned b, unsigned e) {
+    if (find(int(a)) < 0) return;  // -EFAULT
+    if (e <= b) {
+      if (e < b) unmap(e, b);      // do_munmap of the tail
+      return;
+    }
+    const int i = find(int(a));    // vma_to_resize
+    if (b > s.vma[i].end) return;  // -EFAULT
+    if (b != s.vma[i].end) return; // not at the VMA's end: it would have to move (-ENOMEM)
+    for (int k = 0; k < s.nvma; ++k)
+      if (s.vma[k].start < e && s.vma[k].end > b) return;  // vma_expandable: the tail is taken
+    // vma_merge_extend: vma_merge_new_range with prev = the VMA itself (it may absorb next);
+    // the grown VMA keeps its own flags. oracle::grown_in_place: new, and a gap.
+    map_new_range(i + 1, b, e, s.vma[i], merge_path::mremap_expand, [](std::uint8_t f) { return f; });
+    s.fresh |= mask(b, e);
+    s.moved |= mask(b, e);
+  }
+
   // kernel::reclaim without a range: MADV_PAGEOUT over every mapping.
   void reclaim() {
     for (int i = 0; i < s.nvma; ++i) pageout_range(s.vma[i].start, s.vma[i].end);
@@ -404,7 +479,7 @@ struct vm {
         if (m.at >= 0) i = m.at;
       }
     }
-    s.stored = s.fresh = 0;
+    s.stored = s.fresh = s.moved = s.moved_pte = 0;
   }
 
   // The state codec's renaming (sim/state_codec.cpp): anon_vma ids by first appearance.
@@ -436,10 +511,10 @@ std::optional<std::string> rules::unsupported(const policy& pol, const explore_o
            " (it covers designs that keep soft-dirty in VM_SOFTDIRTY alone: upstream-6.12, sticky, precise)";
   if (opt.bug != mutant::none && opt.bug != mutant::new_vma_not_soft_dirty &&
       opt.bug != mutant::can_change_pte_writable_inverted && opt.bug != mutant::swap_loses_soft_dirty &&
-      opt.bug != mutant::pte_hole_ignores_vma)
+      opt.bug != mutant::pte_hole_ignores_vma && opt.bug != mutant::mremap_move_not_soft_dirty)
     return "the mutant " + std::string(mutant_name(opt.bug)) +
-           " (it covers new-vma-not-soft-dirty, pte-hole-ignores-vma, can-change-pte-writable-inverted "
-           "and swap-loses-soft-dirty)";
+           " (it covers new-vma-not-soft-dirty, pte-hole-ignores-vma, can-change-pte-writable-inverted, "
+           "swap-loses-soft-dirty and mremap-move-not-soft-dirty)";
   if (opt.extra_check) return "an extra state check";
   for (const trace::Line& l : alphabet) {
     const bool ok = std::visit(
@@ -453,6 +528,8 @@ std::optional<std::string> rules::unsupported(const policy& pol, const explore_o
             return o.advice == trace::Advice::Dontneed || o.advice == trace::Advice::Pageout ||
                    o.advice == trace::Advice::Random || o.advice == trace::Advice::Normal;
           else if constexpr (std::is_same_v<T, trace::Reclaim>) return !o.addr && !o.len;
+          else if constexpr (std::is_same_v<T, trace::Mremap>)
+            return !o.dontunmap && (o.fixed ? o.maymove && o.old_len == o.new_len : !o.maymove);
           else
             return std::is_same_v<T, trace::Munmap> || std::is_same_v<T, trace::Write> ||
                    std::is_same_v<T, trace::Read> || std::is_same_v<T, trace::ClearRefs> ||
@@ -461,8 +538,8 @@ std::optional<std::string> rules::unsupported(const policy& pol, const explore_o
         l.op);
     if (!ok)
       return "the operation `" + trace::format_line(l) +
-             "` (it covers mmap_anon, munmap, mprotect, mprotect_none, madvise, random, normal, "
-             "write, read, clear_refs, fork and reclaim)";
+             "` (it covers mmap_anon, munmap, mprotect, mprotect_none, mremap, madvise, random, "
+             "normal, write, read, clear_refs, fork and reclaim)";
   }
   return std::nullopt;
 }
@@ -517,6 +594,9 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
           } else if constexpr (std::is_same_v<T, trace::Madvise>) {
             auto [a, b] = pages(x.addr, x.len);
             o = {kind::madvise, a, b, std::uint8_t(x.advice)};
+          } else if constexpr (std::is_same_v<T, trace::Mremap>) {
+            if (x.fixed) o = {kind::mremap_move, page(x.old_addr), page(x.old_addr + x.old_len), page(*x.fixed)};
+            else o = {kind::mremap_resize, page(x.old_addr), page(x.old_addr + x.old_len), page(x.old_addr + x.new_len)};
           } else if constexpr (std::is_same_v<T, trace::Fork>) {
             o = {kind::fork, 0, 0, 0};
           } else if constexpr (std::is_same_v<T, trace::Reclaim>) {
@@ -526,6 +606,12 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
           }
         },
         l.op);
+    // The arrays hold the window only: an operation reaching past it is refused here.
+    const unsigned last = o.k == kind::mremap_move ? o.arg + (o.end - o.start)
+                          : o.k == kind::mremap_resize ? std::max(o.end, o.arg) : o.end;
+    if (o.start > o.end || last > opt.pages)
+      throw std::invalid_argument("--engine compact: `" + trace::format_line(l) +
+                                  "` reaches past the window of " + std::to_string(opt.pages) + " pages");
     ops_.push_back(o);
   }
 }
@@ -556,6 +642,8 @@ void rules::apply(state& s, std::size_t i) const {
     case kind::madvise: m.madvise(o.start, o.end, trace::Advice(o.arg)); break;
     case kind::fork: m.fork(); break;
     case kind::reclaim: m.reclaim(); break;
+    case kind::mremap_move: m.mremap_move(o.start, o.end, o.arg); break;
+    case kind::mremap_resize: m.mremap_resize(o.start, o.end, o.arg); break;
     case kind::write: m.access(o.start, o.end, true); break;
     case kind::read: m.access(o.start, o.end, false); break;
     case kind::clear_refs: m.clear_refs(); break;

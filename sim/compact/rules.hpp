@@ -1,19 +1,20 @@
 // The explorer's compact engine (issue 3, "The model checker": "a compact fixed-size state for
 // small windows, running the same rules as the model"): a state of at most 8 pages that is its
-// own key (48 bytes, no encoding, no decoding, no allocation), and sim/'s rules restated on
+// own key (56 bytes, no encoding, no decoding, no allocation), and sim/'s rules restated on
 // its arrays for the operations it covers, every design decision still asked of the policy
 // object. The model (sim/) stays the authority: the explorer checks this engine against it
 // transition by transition (`sdmc explore --engine compact --cross-check`, and the ctest
 // compact_engine_test), and every state that fails a property is rebuilt as a model kernel and
 // judged by the model (sim/explorer.hpp:state_failures) before it is reported.
 //
-// Covered: private anonymous memory (mmap_anon, munmap, mprotect to rw-, r-- and ---, madvise
-// dontneed, pageout, random and normal, write, read, clear_refs, fork, reclaim, with or without
-// swap) under the designs that keep soft-dirty in the VMA flag (upstream-6.12, sticky, precise
-// with its re-merge at clear_refs), and the four mutants of that ground (new-vma-not-soft-dirty,
-// pte-hole-ignores-vma, can-change-pte-writable-inverted, swap-loses-soft-dirty); no extra
-// check. rules::unsupported names what is not covered; the explorer then refuses the engine
-// rather than run something else.
+// Covered: private anonymous memory (mmap_anon, munmap, mprotect to rw-, r-- and ---, mremap
+// moving, growing and shrinking, madvise dontneed, pageout, random and normal, write, read,
+// clear_refs, fork, reclaim, with or without swap) under the designs that keep soft-dirty in
+// the VMA flag (upstream-6.12, sticky, and precise with its re-merge at clear_refs), and the
+// five mutants of that ground (new-vma-not-soft-dirty, pte-hole-ignores-vma,
+// can-change-pte-writable-inverted, swap-loses-soft-dirty, mremap-move-not-soft-dirty); no
+// extra check. rules::unsupported names what is not covered; the explorer then refuses the
+// engine rather than run something else.
 #pragma once
 
 #include <array>
@@ -56,6 +57,7 @@ struct cvma {
   std::uint8_t start = 0, end = 0;  // window pages
   std::uint8_t anon = 0;            // anon_vma: 0 none, else renamed by first appearance
   std::uint8_t flags = 0;           // flag_bit
+  std::int8_t pgoff = 0;            // vm_pgoff - vm_start (pages): 0 until mremap moves it
   bool operator==(const cvma&) const = default;
 };
 
@@ -69,11 +71,13 @@ struct state {
   std::uint8_t cleared = 0;  // mm.cleared_refs
   std::uint8_t stored = 0;   // the oracle: pages stored to since clear_refs (bit p: page p)
   std::uint8_t fresh = 0;    // ... newly mapped since clear_refs
-  std::uint8_t pad[3]{};
-  // Byte equality (one 48-byte compare): equal states are equal bytes.
+  std::uint8_t moved = 0;    // ... placed by mremap without being new at their source (a gap)
+  std::uint8_t moved_pte = 0;  // ... moved with their PTE
+  std::uint8_t pad = 0;
+  // Byte equality (one 56-byte compare): equal states are equal bytes.
   bool operator==(const state& o) const { return std::memcmp(this, &o, sizeof o) == 0; }
 };
-static_assert(sizeof(state) == 48);
+static_assert(sizeof(state) == 56);
 
 fingerprint128 fingerprint(const state& s);
 
@@ -110,11 +114,14 @@ class rules {
   void to_model(const state& s, kernel& k, oracle& o) const;
 
  private:
-  enum class kind : std::uint8_t { mmap_anon, munmap, mprotect, madvise, write, read, clear_refs, fork, reclaim };
+  enum class kind : std::uint8_t {
+    mmap_anon, munmap, mprotect, madvise, write, read, clear_refs, fork, reclaim, mremap_move, mremap_resize
+  };
   struct op {
     kind k;
     std::uint8_t start, end;  // window pages
-    std::uint8_t arg;         // trace::PROT_* (mmap, mprotect), trace::Advice (madvise)
+    std::uint8_t arg;         // trace::PROT_* (mmap, mprotect), trace::Advice (madvise), the
+                              // destination page (mremap_move) or the new end (mremap_resize)
   };
   friend struct vm;
 

@@ -7,11 +7,11 @@ set -eu
 runs=${1:-3}
 sdmc=build/sdmc
 [ -x "$sdmc" ] || { echo "compact_explore.sh: $sdmc not built" >&2; exit 2; }
-ops=mmap_anon,munmap,mprotect,mprotect_none,mremap,madvise,random,normal,write,read,clear_refs,fork,reclaim
+ops=mmap_anon,munmap,mprotect,mprotect_none,mremap,madvise,random,normal,write,read,clear_refs,fork,uffd_wp,reclaim
 group() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 echo "| design | pages | depth | distinct states | transitions | distinct states per CPU second (median of $runs) |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-for policy in upstream-6.12 sticky precise; do
+for policy in upstream-6.12 sticky precise uffd-wp; do
   for bound in "3 5" "3 6" "3 8" "4 5" "4 6" "5 5" "6 4" "6 5" "8 4"; do
     set -- $bound
     i=0

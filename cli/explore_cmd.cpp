@@ -216,8 +216,8 @@ void add_explore(CLI::App& app, int& exit_code) {
                 "also a violation: a false positive (not for uffd-wp, whose zaps read written)");
   cmd->add_flag("--quiet", a->quiet, "no progress line");
   cmd->add_option("--engine", a->engine,
-                  "model (every operation and design, the default) or compact (a 56-byte state: "
-                  "private anonymous memory, at most 8 pages, upstream-6.12, sticky and precise; "
+                  "model (every operation and design, the default) or compact (a 64-byte state: "
+                  "private anonymous memory, at most 8 pages, upstream-6.12, sticky, precise and uffd-wp; "
                   "sim/compact/rules.hpp)");
   cmd->add_flag("--cross-check", a->cross_check,
                 "with --engine compact: run every transition and judgement in the model too and "

@@ -445,7 +445,7 @@ struct compact_engine {
     compact::state s;
   };
   using frontier = std::vector<compact::state>;
-  static constexpr std::size_t lookahead = 16;  // 56-byte children: prefetch far ahead
+  static constexpr std::size_t lookahead = 16;  // 64-byte children: prefetch far ahead
   compact::state parent{};
   fingerprint128 self{};
   std::string model_key{};  // cross_check: the model's key of the parent's child

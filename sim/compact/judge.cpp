@@ -15,19 +15,19 @@ inline std::uint64_t mum(std::uint64_t a, std::uint64_t b) {
 }  // namespace
 
 fingerprint128 fingerprint(const state& s) {
-  // Two independent wyhash-style hashes of the seven words (different secrets), a third of the
+  // Two independent wyhash-style hashes of the eight words (different secrets), a third of the
   // cost of MurmurHash3 over the same bytes, which was a fifth of the engine's time.
-  static_assert(sizeof(state) == 56);
-  std::uint64_t w[7];
+  static_assert(sizeof(state) == 64);
+  std::uint64_t w[8];
   std::memcpy(w, &s, sizeof w);
   constexpr std::uint64_t k[8] = {0xa0761d6478bd642full, 0xe7037ed1a0b428dbull,
                                   0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull,
                                   0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull,
                                   0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull};
   const std::uint64_t a = mum(w[0] ^ k[0], w[1] ^ k[1]), b = mum(w[2] ^ k[2], w[3] ^ k[3]),
-                      c = mum(w[4] ^ k[4], w[5] ^ k[5]), g = mum(w[6] ^ k[6], k[7]);
+                      c = mum(w[4] ^ k[4], w[5] ^ k[5]), g = mum(w[6] ^ k[6], w[7] ^ k[7]);
   const std::uint64_t d = mum(w[0] ^ k[5], w[3] ^ k[6]), e = mum(w[1] ^ k[7], w[4] ^ k[2]),
-                      f = mum(w[2] ^ k[1], w[5] ^ k[0]), h = mum(w[6] ^ k[3], k[4]);
+                      f = mum(w[2] ^ k[1], w[5] ^ k[0]), h = mum(w[6] ^ k[3], w[7] ^ k[4]);
   return {mum(a ^ g ^ k[6], b ^ c), mum(d ^ h ^ k[3], e ^ f ^ k[7])};
 }
 
@@ -45,8 +45,11 @@ unsigned failure_bits(const std::vector<state_failure>& f) {
 
 unsigned rules::judge(const state& s) const {
   unsigned out = 0;
-  // Per page: the VMA's part of bit 55 (policy::vma_reports_dirty), and whether a VMA maps it.
-  bool mapped[max_pages] = {}, vma_bit[max_pages] = {};
+  // Per page: the VMA's part of bit 55 (policy::vma_reports_dirty; none under the uffd-wp
+  // design, whose bit 55 is PAGE_IS_WRITTEN), whether a VMA maps it and whether that VMA is
+  // registered for uffd-wp.
+  const bool uffd_design = pol_.emulates_soft_dirty_with_uffd_wp();
+  bool mapped[max_pages] = {}, vma_bit[max_pages] = {}, registered[max_pages] = {};
   unsigned prev_end = 0;
   for (unsigned i = 0; i < s.nvma; ++i) {
     const cvma& v = s.vma[i];
@@ -54,15 +57,26 @@ unsigned rules::judge(const state& s) const {
     if (v.start >= v.end || v.start < prev_end) out |= FAIL_INVARIANT;
     prev_end = v.end;
     // mutant pte_hole_ignores_vma: a range without a page table read clean whatever the VMA.
-    const bool dirty = reports_dirty_[s.cleared][v.flags] && (s.table || opt_.bug != mutant::pte_hole_ignores_vma);
-    for (unsigned p = v.start; p < v.end && p < max_pages; ++p) mapped[p] = true, vma_bit[p] = dirty;
+    const bool dirty = !uffd_design && reports_dirty_[s.cleared][v.flags] &&
+                       (s.table || opt_.bug != mutant::pte_hole_ignores_vma);
+    const bool wp = v.flags & F_UFFD_WP;
+    for (unsigned p = v.start; p < v.end && p < max_pages; ++p)
+      mapped[p] = true, vma_bit[p] = dirty, registered[p] = wp;
   }
+  // kernel::scan_written: PAGE_IS_WRITTEN of a page of a VMA. Without a table: written only in
+  // a uffd-wp VMA; pte_none: written (not under the mutant scan_zapped_pte_not_written); else
+  // unless uffd-wp protected (a marker is).
+  auto written = [&](unsigned p) {
+    if (!s.table) return registered[p];
+    if (!s.pte[p]) return opt_.bug != mutant::scan_zapped_pte_not_written;
+    return !(s.pte[p] & PTE_UFFD_WP);
+  };
   const bool tracked_writes = pol_.keeps_writes_tracked(), signals = pol_.signals_new_mappings();
   for (unsigned p = 0; p < opt_.pages; ++p) {
     const std::uint8_t pte = s.pte[p];
     // check_ptes: no PTE outside a VMA or without a table (which also keeps gaps clean).
     if (pte && (!mapped[p] || !s.table)) out |= FAIL_INVARIANT;
-    const bool bit = vma_bit[p] || (pte & PTE_SOFT_DIRTY);
+    const bool bit = uffd_design ? mapped[p] && written(p) : vma_bit[p] || (pte & PTE_SOFT_DIRTY);
     const bool data = ((pte & PTE_PRESENT) && (pte & PTE_ANON)) || (pte & PTE_SWAP);  // not the zero page
     const bool stored = s.stored >> p & 1, fresh = s.fresh >> p & 1;
     // check_writes_tracked: a page that reads clean must fault on the next store.
@@ -74,8 +88,11 @@ unsigned rules::judge(const state& s) const {
     const bool moved_gap = (s.moved >> p & 1) && !((s.moved_pte >> p & 1) && data);
     if (signals && fresh && !bit && !moved_gap) out |= FAIL_LOST_NEW_MAPPING;
     if (opt_.precision && bit && !stored && !fresh) out |= FAIL_FALSE_POSITIVE;
+    // oracle::judge_written, once a write-protect reset has happened: a page of a registered
+    // VMA stored to since its reset reads written, whether or not it still holds data.
+    if (s.wp_tracking && registered[p] && (s.stored_wp >> p & 1) && !written(p))
+      out |= FAIL_WRITTEN_FALSE_NEGATIVE;
   }
-  // No uffd-wp reset ever happens here: PAGE_IS_WRITTEN is not judged (oracle::wp_tracking).
   return out;
 }
 
@@ -85,6 +102,9 @@ void rules::to_model(const state& s, kernel& k, oracle& o) const {
   mm.bug = opt_.bug;
   mm.droppable = opt_.droppable;
   mm.cleared_refs = s.cleared;
+  mm.uffd_ctx = s.uffd_ctx;
+  // The oracle keeps write-protect sets from its first reset on; an empty reset arms it.
+  if (s.wp_tracking) o.wp_reset(base_, base_);
   if (s.table) mm.alloc_tables(base_, base_ + 1);
   unsigned max_anon = 0;
   for (unsigned i = 0; i < s.nvma; ++i) {
@@ -102,8 +122,9 @@ void rules::to_model(const state& s, kernel& k, oracle& o) const {
     const std::uint8_t b = s.pte[p];
     if (!b) continue;
     pte_t pte;
-    pte.kind = b & PTE_SWAP ? pte_kind::swap : pte_kind::present;
+    pte.kind = b & PTE_SWAP ? pte_kind::swap : b & PTE_PRESENT ? pte_kind::present : pte_kind::marker;
     pte.page = b & PTE_ANON ? pte_page::anon : pte_page::zero;
+    pte.uffd_wp = b & PTE_UFFD_WP;
     pte.write = b & PTE_WRITE;
     pte.dirty = b & PTE_DIRTY;
     pte.soft_dirty = b & PTE_SOFT_DIRTY;
@@ -115,6 +136,8 @@ void rules::to_model(const state& s, kernel& k, oracle& o) const {
     if (s.fresh >> p & 1) o.new_since_clear += prange(base_ + p, base_ + p + 1);
     if (s.moved >> p & 1) o.moved_since_clear += prange(base_ + p, base_ + p + 1);
     if (s.moved_pte >> p & 1) o.moved_pte_since_clear += prange(base_ + p, base_ + p + 1);
+    if (s.stored_wp >> p & 1) o.stored_since_wp += prange(base_ + p, base_ + p + 1);
+    if (s.new_wp >> p & 1) o.new_since_wp += prange(base_ + p, base_ + p + 1);
   }
 }
 

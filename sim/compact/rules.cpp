@@ -1,11 +1,12 @@
 // sim/'s rules for private anonymous memory, restated on the compact state. Each function
 // names the sim/ function (and so the kernel function) it follows; where the model takes a
-// branch the compact state cannot reach (files and shmem, uffd-wp, VM_LOCKED, MAP_DROPPABLE,
+// branch the compact state cannot reach (files and shmem, VM_LOCKED, MAP_DROPPABLE,
 // MADV_FREE's lazyfree folios, MREMAP_DONTUNMAP), it is left out and rules::unsupported keeps
 // such searches away.
 #include "sim/compact/rules.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <stdexcept>
 
 namespace sdmc::compact {
@@ -18,17 +19,17 @@ constexpr std::uint8_t mask(unsigned s, unsigned e) { return std::uint8_t(((1u <
 vm_flags_t vm_flags_of(std::uint8_t b) {
   return VM_MAY_ALL | (b & F_READ ? VM_READ : 0) | (b & F_WRITE ? VM_WRITE : 0) |
          (b & F_ACCOUNT ? VM_ACCOUNT : 0) | (b & F_SOFTDIRTY ? VM_SOFTDIRTY : 0) |
-         (b & F_RAND_READ ? VM_RAND_READ : 0);
+         (b & F_RAND_READ ? VM_RAND_READ : 0) | (b & F_UFFD_WP ? VM_UFFD_WP : 0);
 }
 
 std::uint8_t flag_bits_of(vm_flags_t f) {
   if ((f & VM_MAY_ALL) != VM_MAY_ALL ||
-      (f & ~(VM_MAY_ALL | VM_READ | VM_WRITE | VM_ACCOUNT | VM_SOFTDIRTY | VM_RAND_READ)))
+      (f & ~(VM_MAY_ALL | VM_READ | VM_WRITE | VM_ACCOUNT | VM_SOFTDIRTY | VM_RAND_READ | VM_UFFD_WP)))
     throw std::logic_error("compact engine: vm_flags " + vm_flags_smaps(f) +
                            " outside what its state holds (a policy set a flag it does not know)");
   return std::uint8_t((f & VM_READ ? F_READ : 0) | (f & VM_WRITE ? F_WRITE : 0) |
                       (f & VM_ACCOUNT ? F_ACCOUNT : 0) | (f & VM_SOFTDIRTY ? F_SOFTDIRTY : 0) |
-                      (f & VM_RAND_READ ? F_RAND_READ : 0));
+                      (f & VM_RAND_READ ? F_RAND_READ : 0) | (f & VM_UFFD_WP ? F_UFFD_WP : 0));
 }
 
 // The operations on one state. VMAs are kept sorted in s.vma[0, s.nvma).
@@ -36,6 +37,8 @@ struct vm {
   state& s;
   const rules& r;
 
+  // A PTE_MARKER_UFFD_WP (which can also be soft-dirty: move_ptes marks markers too).
+  static bool is_marker(std::uint8_t pte) { return pte && !(pte & (PTE_PRESENT | PTE_SWAP)); }
   static std::uint8_t prot_bits(std::uint8_t prot) {  // calc_vm_prot_bits (no PROT_EXEC here)
     return std::uint8_t((prot & trace::PROT_R ? F_READ : 0) | (prot & trace::PROT_W ? F_WRITE : 0));
   }
@@ -96,6 +99,16 @@ struct vm {
   void forget(unsigned a, unsigned b) {
     const std::uint8_t keep = std::uint8_t(~mask(a, b));
     s.stored &= keep, s.fresh &= keep, s.moved &= keep, s.moved_pte &= keep;
+    s.stored_wp &= keep, s.new_wp &= keep;
+  }
+  // oracle::stored and oracle::mapped_new (the write-protect sets from the first reset on).
+  void stored(std::uint8_t m) {
+    s.stored |= m;
+    if (s.wp_tracking) s.stored_wp |= m;
+  }
+  void mapped_new(std::uint8_t m) {
+    s.fresh |= m;
+    if (s.wp_tracking) s.new_wp |= m;
   }
 
   // kernel::is_mergeable_anon_vma with an existing VMA (its anon_vma_chain is singular when it
@@ -230,7 +243,8 @@ struct vm {
     // included, is marked new; private: vm_page_prot is never writable.
     map_new_range(k, a, b, cvma{0, 0, 0, flags, 0}, merge_path::mmap,
                   [&](std::uint8_t f) { return unmarked ? f : r.marked_[s.cleared][f]; });
-    s.fresh |= mask(a, b);  // oracle::mapped_new
+    mapped_new(mask(a, b));
+    consumer_track_new(a, b, true);
   }
 
   // kernel::sys_munmap -> do_munmap.
@@ -242,6 +256,7 @@ struct vm {
     // mutant can_change_pte_writable_inverted: the test fired when tracking was off.
     const bool tracking = r.tracking_[s.cleared][v.flags] != (r.opt_.bug == mutant::can_change_pte_writable_inverted);
     if (tracking && !(pte & PTE_SOFT_DIRTY)) return false;
+    if ((v.flags & F_UFFD_WP) && (pte & PTE_UFFD_WP)) return false;  // so does uffd-wp
     return (pte & PTE_ANON) && (pte & PTE_EXCLUSIVE);
   }
 
@@ -250,18 +265,20 @@ struct vm {
   // merge). vm_page_prot needs no recompute: a private VMA's is never writable.
   int modify(int i, unsigned a, unsigned b, std::uint8_t newflags, merge_path path) {
     merged m = merge_existing_range(i, a, b, newflags);
-    int at = m.at;
-    if (at < 0) {  // split_vma at a and at b: the halves copy the value
-      const cvma v = s.vma[i];
-      cvma put[3];
-      int n = 0;
-      if (v.start < a) put[n++] = cvma{v.start, std::uint8_t(a), v.anon, v.flags, v.pgoff};
-      at = i + n;
-      put[n++] = cvma{std::uint8_t(a), std::uint8_t(b), v.anon, v.flags, v.pgoff};
-      if (v.end > b) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags, v.pgoff};
-      splice(i, i + 1, put, n);
-    }
+    const int at = m.at >= 0 ? m.at : split_off(i, a, b);
     s.vma[at].flags = m.nparts ? r.merged_flags(s.cleared, path, newflags, m.parts, m.nparts) : newflags;
+    return at;
+  }
+  // split_vma at a and at b inside VMA i (the halves copy the value); the index of [a,b).
+  int split_off(int i, unsigned a, unsigned b) {
+    const cvma v = s.vma[i];
+    cvma put[3];
+    int n = 0;
+    if (v.start < a) put[n++] = cvma{v.start, std::uint8_t(a), v.anon, v.flags, v.pgoff};
+    const int at = i + n;
+    put[n++] = cvma{std::uint8_t(a), std::uint8_t(b), v.anon, v.flags, v.pgoff};
+    if (v.end > b) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags, v.pgoff};
+    splice(i, i + 1, put, n);
     return at;
   }
 
@@ -315,15 +332,19 @@ struct vm {
           if (pte & PTE_PRESENT) continue;
           s.table = 1;
           if (pte & PTE_SWAP) {
-            // do_swap_page: soft-dirty comes back from the swap PTE (unless the mutant
-            // swap_loses_soft_dirty); writable only if exclusive and no write fault is needed.
-            const bool sd = pte & PTE_SOFT_DIRTY;
-            const bool w = (pte & PTE_EXCLUSIVE) && (flags & F_WRITE) && !(r.tracking_[s.cleared][flags] && !sd);
-            pte = std::uint8_t(PTE_PRESENT | PTE_ANON | (pte & PTE_EXCLUSIVE) | (w ? PTE_WRITE : 0) |
+            // do_swap_page: soft-dirty and uffd-wp come back from the swap PTE (soft-dirty not
+            // under the mutant swap_loses_soft_dirty); writable only if exclusive and no write
+            // fault is needed.
+            const bool sd = pte & PTE_SOFT_DIRTY, uffd = pte & PTE_UFFD_WP;
+            const bool w = (pte & PTE_EXCLUSIVE) && (flags & F_WRITE) && !uffd &&
+                           !(r.tracking_[s.cleared][flags] && !sd);
+            pte = std::uint8_t(PTE_PRESENT | PTE_ANON | (pte & (PTE_EXCLUSIVE | PTE_UFFD_WP)) |
+                               (w ? PTE_WRITE : 0) |
                                (sd && r.opt_.bug != mutant::swap_loses_soft_dirty ? PTE_SOFT_DIRTY : 0));
             continue;
           }
-          pte = PTE_PRESENT;  // do_anonymous_page: the zero page, read-only, not soft-dirty
+          // do_anonymous_page: the zero page, read-only, not soft-dirty; a marker makes it uffd-wp.
+          pte = std::uint8_t(PTE_PRESENT | (pte & PTE_UFFD_WP));
           continue;
         }
         if ((pte & PTE_PRESENT) && (pte & PTE_WRITE)) {
@@ -335,7 +356,7 @@ struct vm {
         anon_vma_prepare(i);
         pte = PTE_PRESENT | PTE_ANON | PTE_WRITE | PTE_DIRTY | PTE_SOFT_DIRTY | PTE_EXCLUSIVE;
       }
-      if (write) s.stored |= mask(p, seg_end);  // oracle::stored
+      if (write) stored(mask(p, seg_end));
       p = seg_end;
     }
   }
@@ -349,7 +370,7 @@ struct vm {
       std::uint8_t& pte = s.pte[p];
       if (!(pte & PTE_PRESENT) || !(pte & PTE_ANON)) continue;
       const bool sd = (pte & PTE_SOFT_DIRTY) && r.opt_.bug != mutant::swap_loses_soft_dirty;
-      pte = std::uint8_t(PTE_SWAP | (sd ? PTE_SOFT_DIRTY : 0) | (pte & PTE_EXCLUSIVE));
+      pte = std::uint8_t(PTE_SWAP | (sd ? PTE_SOFT_DIRTY : 0) | (pte & (PTE_EXCLUSIVE | PTE_UFFD_WP)));
     }
   }
 
@@ -393,11 +414,15 @@ struct vm {
     map_new_range(k, t, t + len, cvma{0, 0, v.anon, v.flags, std::int8_t(pgoff - int(t))},
                   merge_path::mremap_move, [](std::uint8_t f) { return f; });
     // The window lies in one PTE table: one extent, never a whole table (move_normal_pmd).
+    // Without UFFD_FEATURE_EVENT_REMAP a uffd-wp source loses its markers and uffd-wp bits.
+    const bool clear_uffd = v.flags & F_UFFD_WP;
     if (s.table)
       for (unsigned p = 0; p < len; ++p) {
         std::uint8_t pte = s.pte[a + p];
         s.pte[a + p] = 0;
+        if (clear_uffd && is_marker(pte)) pte = 0;
         if (pte && r.opt_.bug != mutant::mremap_move_not_soft_dirty) pte |= PTE_SOFT_DIRTY;
+        if (clear_uffd) pte &= std::uint8_t(~PTE_UFFD_WP);
         s.pte[t + p] = pte;
       }
     // oracle::moved: every page is new at its new address, but only one that was new at its
@@ -407,11 +432,15 @@ struct vm {
       return std::uint8_t(src << t);
     };
     const std::uint8_t was_new = carried(s.fresh & std::uint8_t(~s.moved)), dst = mask(t, t + len);
-    s.stored |= carried(s.stored);
-    s.fresh |= dst;
+    const std::uint8_t was_stored = carried(s.stored);
+    mapped_new(dst);
+    s.stored |= was_stored;
     s.moved |= dst & std::uint8_t(~was_new);
-    for (unsigned p = t; p < t + len; ++p)
-      if (s.pte[p]) s.moved_pte |= std::uint8_t(1u << p);  // oracle::moved_with_pte
+    for (unsigned p = t; p < t + len; ++p)  // oracle::moved_with_pte: present or swap
+      if (s.pte[p] & (PTE_PRESENT | PTE_SWAP)) s.moved_pte |= std::uint8_t(1u << p);
+    // mremap_userfaultfd_prep: the new VMA is unregistered (a private one's prot is unchanged).
+    if (const int n = find(int(t)); n >= 0) s.vma[n].flags &= std::uint8_t(~F_UFFD_WP);
+    consumer_track_new(t, t + len, false);
     unmap(a, a + len);
   }
 
@@ -439,8 +468,67 @@ struct vm {
     // vma_merge_extend: vma_merge_new_range with prev = the VMA itself (it may absorb next);
     // the grown VMA keeps its own flags. oracle::grown_in_place: new, and a gap.
     map_new_range(i + 1, b, e, s.vma[i], merge_path::mremap_expand, [](std::uint8_t f) { return f; });
-    s.fresh |= mask(b, e);
+    mapped_new(mask(b, e));
     s.moved |= mask(b, e);
+    consumer_track_new(b, e, true);
+  }
+
+  // kernel::uffd_register (UFFDIO_REGISTER, mode WP, async): every VMA of the range gets
+  // VM_UFFD_WP through vma_modify; after a merge the target's own flags win (VM_SOFTDIRTY
+  // included, semantics 2.3), then policy::merged_flags. -EINVAL (false) when no VMA is there.
+  bool uffd_register(unsigned a, unsigned b) {
+    s.uffd_ctx = 1;
+    int i = from(a);
+    if (i < 0 || s.vma[i].start >= b) return false;
+    for (unsigned at = a; at < b;) {
+      i = from(at);
+      if (i < 0 || s.vma[i].start >= b) break;
+      const unsigned lo = std::max<unsigned>(at, s.vma[i].start), hi = std::min<unsigned>(b, s.vma[i].end);
+      if (!(s.vma[i].flags & F_UFFD_WP)) {
+        const std::uint8_t newflags = s.vma[i].flags | F_UFFD_WP;
+        merged m = merge_existing_range(i, lo, hi, newflags);
+        const int res = m.at >= 0 ? m.at : split_off(i, lo, hi);
+        const std::uint8_t flags = s.vma[res].flags | F_UFFD_WP;  // the target's
+        s.vma[res].flags = m.nparts ? r.merged_flags(s.cleared, merge_path::uffd, flags, m.parts, m.nparts) : flags;
+      }
+      at = s.vma[find(int(lo))].end;
+    }
+    return true;
+  }
+
+  // kernel::uffd_writeprotect -> uffd_wp_range over each VMA: present PTEs become uffd-wp and
+  // read-only, swap entries get the bit, pte_none a marker (WP_UNPOPULATED), the table is
+  // populated; the oracle's write-protect reset, and under the uffd-wp design (unless the
+  // consumer only arms a new mapping) its soft-dirty reset of the range.
+  void uffd_writeprotect(unsigned a, unsigned b, bool consumer_setup) {
+    for (int i = 0; i < s.nvma; ++i) {
+      const unsigned lo = std::max<unsigned>(a, s.vma[i].start), hi = std::min<unsigned>(b, s.vma[i].end);
+      if (lo >= hi) continue;
+      s.table = 1;
+      for (unsigned p = lo; p < hi; ++p) {
+        std::uint8_t& pte = s.pte[p];
+        pte |= PTE_UFFD_WP;
+        if (pte & PTE_PRESENT) pte &= std::uint8_t(~PTE_WRITE);
+      }
+    }
+    const std::uint8_t keep = std::uint8_t(~mask(a, b));
+    s.wp_tracking = 1;  // oracle::wp_reset
+    s.stored_wp &= keep, s.new_wp &= keep;
+    if (r.pol_.emulates_soft_dirty_with_uffd_wp() && !consumer_setup)  // oracle::sd_reset
+      s.stored &= keep, s.fresh &= keep, s.moved &= keep, s.moved_pte &= keep;
+  }
+
+  // kernel::uffd_wp: register, then write-protect.
+  void uffd_wp(unsigned a, unsigned b) {
+    s.uffd_ctx = 1;
+    if (uffd_register(a, b)) uffd_writeprotect(a, b, false);
+  }
+
+  // kernel::consumer_track_new: the uffd-wp design registers every new mapping, and
+  // write-protects it when it is new memory.
+  void consumer_track_new(unsigned a, unsigned b, bool protect) {
+    if (!r.pol_.emulates_soft_dirty_with_uffd_wp()) return;
+    if (uffd_register(a, b) && protect) uffd_writeprotect(a, b, true);
   }
 
   // kernel::reclaim without a range: MADV_PAGEOUT over every mapping.
@@ -464,6 +552,19 @@ struct vm {
   // kernel::clear_refs: the policy clears each VMA, then every PTE is write-protected and
   // cleaned; the oracle starts over.
   void clear_refs() {
+    if (r.pol_.emulates_soft_dirty_with_uffd_wp()) {
+      // The uffd-wp design: a write-protect reset of the whole address space (registering
+      // what is not registered yet), VMA by VMA as they were when it started.
+      cvma was[max_pages];
+      const int n = s.nvma;
+      std::copy(s.vma.begin(), s.vma.begin() + n, was);
+      for (int i = 0; i < n; ++i)
+        if (find(was[i].start) >= 0 && uffd_register(was[i].start, was[i].end))
+          uffd_writeprotect(was[i].start, was[i].end, false);
+      s.cleared = 1;
+      s.stored = s.fresh = s.moved = s.moved_pte = 0;  // oracle::cleared_refs
+      return;
+    }
     for (int i = 0; i < s.nvma; ++i) s.vma[i].flags = r.cleared_[s.cleared][s.vma[i].flags];
     for (std::uint8_t& pte : s.pte) {
       if (pte & PTE_PRESENT) pte &= std::uint8_t(~PTE_WRITE);
@@ -506,15 +607,16 @@ std::optional<std::string> rules::unsupported(const policy& pol, const explore_o
   if (opt.pages > max_pages)
     return "a window of " + std::to_string(opt.pages) + " pages (it holds at most " +
            std::to_string(max_pages) + ")";
-  if (pol.has_page_granular_state() || pol.emulates_soft_dirty_with_uffd_wp() || pol.merge_sets_page_prot())
+  if (pol.has_page_granular_state() || pol.merge_sets_page_prot())
     return "the design " + std::string(pol.name()) +
-           " (it covers designs that keep soft-dirty in VM_SOFTDIRTY alone: upstream-6.12, sticky, precise)";
+           " (it covers designs without per-page state beside the VMA: upstream-6.12, sticky, precise, uffd-wp)";
   if (opt.bug != mutant::none && opt.bug != mutant::new_vma_not_soft_dirty &&
       opt.bug != mutant::can_change_pte_writable_inverted && opt.bug != mutant::swap_loses_soft_dirty &&
-      opt.bug != mutant::pte_hole_ignores_vma && opt.bug != mutant::mremap_move_not_soft_dirty)
+      opt.bug != mutant::pte_hole_ignores_vma && opt.bug != mutant::mremap_move_not_soft_dirty &&
+      opt.bug != mutant::scan_zapped_pte_not_written)
     return "the mutant " + std::string(mutant_name(opt.bug)) +
            " (it covers new-vma-not-soft-dirty, pte-hole-ignores-vma, can-change-pte-writable-inverted, "
-           "swap-loses-soft-dirty and mremap-move-not-soft-dirty)";
+           "swap-loses-soft-dirty, mremap-move-not-soft-dirty and scan-zapped-pte-not-written)";
   if (opt.extra_check) return "an extra state check";
   for (const trace::Line& l : alphabet) {
     const bool ok = std::visit(
@@ -533,13 +635,13 @@ std::optional<std::string> rules::unsupported(const policy& pol, const explore_o
           else
             return std::is_same_v<T, trace::Munmap> || std::is_same_v<T, trace::Write> ||
                    std::is_same_v<T, trace::Read> || std::is_same_v<T, trace::ClearRefs> ||
-                   std::is_same_v<T, trace::Fork>;
+                   std::is_same_v<T, trace::Fork> || std::is_same_v<T, trace::UffdWp>;
         },
         l.op);
     if (!ok)
       return "the operation `" + trace::format_line(l) +
              "` (it covers mmap_anon, munmap, mprotect, mprotect_none, mremap, madvise, random, "
-             "normal, write, read, clear_refs, fork and reclaim)";
+             "normal, write, read, clear_refs, fork, uffd_wp and reclaim)";
   }
   return std::nullopt;
 }
@@ -597,6 +699,9 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
           } else if constexpr (std::is_same_v<T, trace::Mremap>) {
             if (x.fixed) o = {kind::mremap_move, page(x.old_addr), page(x.old_addr + x.old_len), page(*x.fixed)};
             else o = {kind::mremap_resize, page(x.old_addr), page(x.old_addr + x.old_len), page(x.old_addr + x.new_len)};
+          } else if constexpr (std::is_same_v<T, trace::UffdWp>) {
+            auto [a, b] = pages(x.addr, x.len);
+            o = {kind::uffd_wp, a, b, 0};
           } else if constexpr (std::is_same_v<T, trace::Fork>) {
             o = {kind::fork, 0, 0, 0};
           } else if constexpr (std::is_same_v<T, trace::Reclaim>) {
@@ -618,9 +723,11 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
 
 std::uint8_t rules::merged_flags(bool cleared, merge_path path, std::uint8_t flags,
                                  const std::uint8_t* parts, std::size_t nparts) const {
-  // Index: path, flags, the number of parts and each part's flags (5 bits each).
-  std::uint32_t key = ((std::uint32_t(cleared) << 3 | std::uint32_t(path)) << 5 | flags) << 2 | std::uint32_t(nparts);
-  for (std::size_t i = 0; i < 3; ++i) key = key << 5 | (i < nparts ? parts[i] : 0u);
+  // Key: cleared_refs, path, flags, the number of parts and each part's flags (30 bits).
+  constexpr unsigned bits = std::bit_width(flag_values - 1);
+  static_assert(1 + 3 + 2 + 4 * bits <= 32);
+  std::uint32_t key = ((std::uint32_t(cleared) << 3 | std::uint32_t(path)) << bits | flags) << 2 | std::uint32_t(nparts);
+  for (std::size_t i = 0; i < 3; ++i) key = key << bits | (i < nparts ? parts[i] : 0u);
   ++key;
   merged_memo& slot = merged_[(key ^ key >> 8 ^ key >> 16) & 255];
   if (slot.key != key) {
@@ -644,6 +751,7 @@ void rules::apply(state& s, std::size_t i) const {
     case kind::reclaim: m.reclaim(); break;
     case kind::mremap_move: m.mremap_move(o.start, o.end, o.arg); break;
     case kind::mremap_resize: m.mremap_resize(o.start, o.end, o.arg); break;
+    case kind::uffd_wp: m.uffd_wp(o.start, o.end); break;
     case kind::write: m.access(o.start, o.end, true); break;
     case kind::read: m.access(o.start, o.end, false); break;
     case kind::clear_refs: m.clear_refs(); break;

@@ -1,6 +1,6 @@
 // The explorer's compact engine (issue 3, "The model checker": "a compact fixed-size state for
 // small windows, running the same rules as the model"): a state of at most 8 pages that is its
-// own key (56 bytes, no encoding, no decoding, no allocation), and sim/'s rules restated on
+// own key (64 bytes, no encoding, no decoding, no allocation), and sim/'s rules restated on
 // its arrays for the operations it covers, every design decision still asked of the policy
 // object. The model (sim/) stays the authority: the explorer checks this engine against it
 // transition by transition (`sdmc explore --engine compact --cross-check`, and the ctest
@@ -9,12 +9,13 @@
 //
 // Covered: private anonymous memory (mmap_anon, munmap, mprotect to rw-, r-- and ---, mremap
 // moving, growing and shrinking, madvise dontneed, pageout, random and normal, write, read,
-// clear_refs, fork, reclaim, with or without swap) under the designs that keep soft-dirty in
-// the VMA flag (upstream-6.12, sticky, and precise with its re-merge at clear_refs), and the
-// five mutants of that ground (new-vma-not-soft-dirty, pte-hole-ignores-vma,
-// can-change-pte-writable-inverted, swap-loses-soft-dirty, mremap-move-not-soft-dirty); no
-// extra check. rules::unsupported names what is not covered; the explorer then refuses the
-// engine rather than run something else.
+// clear_refs, fork, uffd_wp, reclaim, with or without swap) under every design without
+// per-page state beside the VMA (upstream-6.12, sticky, precise with its re-merge at
+// clear_refs, uffd-wp with its consumer), and the six mutants of that ground
+// (new-vma-not-soft-dirty, pte-hole-ignores-vma, can-change-pte-writable-inverted,
+// swap-loses-soft-dirty, mremap-move-not-soft-dirty, scan-zapped-pte-not-written); no extra
+// check. rules::unsupported names what is not covered; the explorer then refuses the engine
+// rather than run something else.
 #pragma once
 
 #include <array>
@@ -45,11 +46,14 @@ enum pte_bit : std::uint8_t {
   PTE_SOFT_DIRTY = 16,
   PTE_EXCLUSIVE = 32,  // PageAnonExclusive (of the page, or of the swap entry)
   PTE_SWAP = 64,       // a swap entry (with PTE_SOFT_DIRTY: _PAGE_SWP_SOFT_DIRTY)
+  PTE_UFFD_WP = 128,   // _PAGE_UFFD_WP / _PAGE_SWP_UFFD_WP; alone: a PTE_MARKER_UFFD_WP
 };
 
 // vm_flags in one byte: VM_MAYREAD|VM_MAYWRITE|VM_MAYEXEC are always set (mm/mmap.c:do_mmap).
-enum flag_bit : std::uint8_t { F_READ = 1, F_WRITE = 2, F_ACCOUNT = 4, F_SOFTDIRTY = 8, F_RAND_READ = 16 };
-inline constexpr unsigned flag_values = 32;
+enum flag_bit : std::uint8_t {
+  F_READ = 1, F_WRITE = 2, F_ACCOUNT = 4, F_SOFTDIRTY = 8, F_RAND_READ = 16, F_UFFD_WP = 32
+};
+inline constexpr unsigned flag_values = 64;
 vm_flags_t vm_flags_of(std::uint8_t bits);
 std::uint8_t flag_bits_of(vm_flags_t flags);  // std::logic_error for a flag it cannot hold
 
@@ -73,11 +77,15 @@ struct state {
   std::uint8_t fresh = 0;    // ... newly mapped since clear_refs
   std::uint8_t moved = 0;    // ... placed by mremap without being new at their source (a gap)
   std::uint8_t moved_pte = 0;  // ... moved with their PTE
-  std::uint8_t pad = 0;
-  // Byte equality (one 56-byte compare): equal states are equal bytes.
+  std::uint8_t uffd_ctx = 0;   // mm.uffd_ctx: a userfaultfd exists
+  std::uint8_t wp_tracking = 0;  // the oracle: a write-protect reset has happened
+  std::uint8_t stored_wp = 0;    // ... pages stored to since their write-protect reset
+  std::uint8_t new_wp = 0;       // ... newly mapped since then
+  std::uint8_t pad[5]{};
+  // Byte equality (one 64-byte compare): equal states are equal bytes.
   bool operator==(const state& o) const { return std::memcmp(this, &o, sizeof o) == 0; }
 };
-static_assert(sizeof(state) == 56);
+static_assert(sizeof(state) == 64);
 
 fingerprint128 fingerprint(const state& s);
 
@@ -115,7 +123,8 @@ class rules {
 
  private:
   enum class kind : std::uint8_t {
-    mmap_anon, munmap, mprotect, madvise, write, read, clear_refs, fork, reclaim, mremap_move, mremap_resize
+    mmap_anon, munmap, mprotect, madvise, write, read, clear_refs, fork, reclaim, mremap_move, mremap_resize,
+    uffd_wp
   };
   struct op {
     kind k;

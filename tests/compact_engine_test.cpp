@@ -77,7 +77,7 @@ TEST_P(CompactEngine, SearchesExactlyWhatTheModelSearches) {
   expect_same_counterexample(a.lost_new_mapping, b.lost_new_mapping, "lost new mapping");
   // Not vacuous: upstream-6.12 shows its bug; sticky's VMA-wide flag dirties clean pages (a
   // false positive stops the search); a mutant is found; otherwise the whole bound was searched.
-  if (c.policy == "upstream-6.12") EXPECT_TRUE(b.lost_new_mapping);
+  if (c.policy == "upstream-6.12" && c.depth >= 4) EXPECT_TRUE(b.lost_new_mapping);  // 4 operations
   if ((c.precision && c.policy != "precise") || (c.bug != mutant::none && c.policy != "upstream-6.12"))
     EXPECT_TRUE(b.violation);
   else
@@ -87,15 +87,18 @@ TEST_P(CompactEngine, SearchesExactlyWhatTheModelSearches) {
 
 INSTANTIATE_TEST_SUITE_P(
     Bounds, CompactEngine,
-    ::testing::Values(case_{"upstream-6.12", 3, 5}, case_{"sticky", 3, 5}, case_{"upstream-6.12", 4, 4},
-                      case_{"sticky", 4, 4}, case_{"upstream-6.12", 2, 6}, case_{"sticky", 6, 3},
+    // (Bounds of about 1,000-30,000 states each: the model engine's side dominates, and the
+    // sanitizer build runs this too. sdmc explore --cross-check goes much further: see
+    // docs/performance.md.)
+    ::testing::Values(case_{"upstream-6.12", 3, 4}, case_{"sticky", 3, 4}, case_{"upstream-6.12", 4, 3},
+                      case_{"sticky", 4, 3}, case_{"upstream-6.12", 2, 5}, case_{"sticky", 6, 2},
                       case_{"sticky", 3, 4, false, false}, case_{"sticky", 3, 5, true},
                       // precise re-merges at clear_refs and lets VM_SOFTDIRTY block merges after
                       // the first one; on this ground it is precise too (no false positive).
-                      case_{"precise", 3, 5}, case_{"precise", 2, 6, true}, case_{"precise", 4, 4, false, false},
+                      case_{"precise", 3, 4}, case_{"precise", 2, 5, true}, case_{"precise", 4, 3, false, false},
                       // uffd-wp: registered and write-protected at mmap, clear_refs a reset,
                       // bit 55 read as PAGE_IS_WRITTEN.
-                      case_{"uffd-wp", 3, 5}, case_{"uffd-wp", 2, 6, false, false},
+                      case_{"uffd-wp", 3, 4}, case_{"uffd-wp", 2, 5, false, false},
                       // The mutants of the catalogue on this ground, under the design that
                       // should hold (sticky) and under the baseline, whose findings do not stop
                       // the search (the invariant a mutant breaks does).
@@ -121,7 +124,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(CompactEngineCrossCheck, RunsEveryTransitionInTheModelToo) {
   for (const char* name : {"upstream-6.12", "sticky", "precise", "uffd-wp"}) {
     auto pol = make_policy(name);
-    explore_options o = bound(3, 4, explore_engine::compact);
+    explore_options o = bound(3, 3, explore_engine::compact);
     o.soundness_is_finding = std::string_view(name) == "upstream-6.12";
     o.cross_check = true;
     explore_result r;

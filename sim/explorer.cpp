@@ -488,8 +488,9 @@ struct compact_engine {
     std::vector<state_failure> f = sdmc::failures(pol, opt, w, k, o);
     if (compact::failure_bits(f) != bits)
       throw std::logic_error(fmt::format(
-          "compact engine: the state judged {:#x} by its rules is judged {:#x} by the model ({})",
-          bits, compact::failure_bits(f), f.empty() ? "no failure" : f.front().what + ": " + f.front().detail));
+          "compact engine: the state judged {:#x} by its rules is judged {:#x} by the model ({})\n  state: {}",
+          bits, compact::failure_bits(f), f.empty() ? "no failure" : f.front().what + ": " + f.front().detail,
+          compact::describe(c.s)));
     return f;
   }
   void keep(const slot& c, frontier& f) const { f.push_back(c.s); }
@@ -508,7 +509,8 @@ struct compact_engine {
     rules.to_model(got, gk, go);
     if (encode_state(gk, go, w, buf) != model_key)
       throw std::logic_error("compact engine: `" + format_line(alphabet[a]) +
-                             "` reaches a state the model does not reach from the same parent");
+                             "` reaches a state the model does not reach from the same parent\n  parent: " +
+                             compact::describe(parent) + "\n  child:  " + compact::describe(got));
   }
 };
 

@@ -2,6 +2,8 @@
 // model holds it, and fingerprinted.
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "sim/compact/rules.hpp"
 
 namespace sdmc::compact {
@@ -29,6 +31,19 @@ fingerprint128 fingerprint(const state& s) {
   const std::uint64_t d = mum(w[0] ^ k[5], w[3] ^ k[6]), e = mum(w[1] ^ k[7], w[4] ^ k[2]),
                       f = mum(w[2] ^ k[1], w[5] ^ k[0]), h = mum(w[6] ^ k[3], w[7] ^ k[4]);
   return {mum(a ^ g ^ k[6], b ^ c), mum(d ^ h ^ k[3], e ^ f ^ k[7])};
+}
+
+std::string describe(const state& s) {
+  std::string o = "pte";
+  for (std::uint8_t b : s.pte) o += fmt::format(" {:02x}", b);
+  o += "; vmas";
+  for (unsigned i = 0; i < s.nvma; ++i)
+    o += fmt::format(" [{}-{} anon {} flags {:02x} pgoff {}]", s.vma[i].start, s.vma[i].end, s.vma[i].anon,
+                     s.vma[i].flags, int(s.vma[i].pgoff));
+  o += fmt::format("; table {} cleared {} uffd {}; stored {:02x} new {:02x} moved {:02x} moved_pte {:02x}",
+                   s.table, s.cleared, s.uffd_ctx, s.stored, s.fresh, s.moved, s.moved_pte);
+  if (s.wp_tracking) o += fmt::format(" stored_wp {:02x} new_wp {:02x}", s.stored_wp, s.new_wp);
+  return o;
 }
 
 unsigned failure_bits(const std::vector<state_failure>& f) {

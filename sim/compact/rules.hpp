@@ -88,6 +88,9 @@ struct state {
 static_assert(sizeof(state) == 64);
 
 fingerprint128 fingerprint(const state& s);
+// The state in one line, for error messages: PTE bytes (pte_bit), VMAs [start-end anon_vma
+// flags(flag_bit) pgoff], the flags and the oracle's bitmaps (bit p: page p).
+std::string describe(const state& s);
 
 // The properties a state fails, as bits in the explorer's order (sim/explorer.cpp:failures).
 enum failure_bit : unsigned {

@@ -12,7 +12,7 @@ group() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 echo "| design | pages | depth | distinct states | transitions | distinct states per CPU second (median of $runs) |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 for policy in upstream-6.12 sticky precise uffd-wp; do
-  for bound in "3 5" "3 6" "3 8" "4 5" "4 6" "5 5" "6 4" "6 5" "8 4"; do
+  for bound in "2 7" "3 5" "3 6" "4 4" "4 5" "5 4" "6 4" "8 3"; do
     set -- $bound
     i=0
     rates=""

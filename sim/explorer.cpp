@@ -542,9 +542,21 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
     slot = explore_counterexample{std::move(what), std::move(detail), path_to(s)};
     verify(pol, opt, w, *slot);
   };
+  // An engine that disagrees with the model (std::logic_error) is reported with the trace that
+  // reached the state, so that it can be replayed.
+  auto traced = [&](const std::logic_error& e, std::vector<Line> ops) {
+    std::string m = std::string(e.what()) + "\n  reached by:";
+    for (const Line& l : ops) m += "\n    " + format_line(l);
+    return std::logic_error(m);
+  };
   // Checks a new state; true when the search must stop.
   auto check = [&](const typename Engine::slot& c, std::uint64_t s) {
-    std::vector<state_failure> fs = eng.failures(c);
+    std::vector<state_failure> fs;
+    try {
+      fs = eng.failures(c);
+    } catch (const std::logic_error& e) {
+      throw traced(e, path_to(s));
+    }
     // The pages (an engine may leave them out) are needed for what is reported: a violation,
     // or the first state of a finding's class.
     auto reported = [&](const state_failure& f) {
@@ -552,7 +564,13 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
       return !(f.what == "false negative" ? res.false_negative : res.lost_new_mapping);
     };
     if constexpr (!Engine::failures_have_detail)
-      if (std::any_of(fs.begin(), fs.end(), reported)) fs = eng.explain(c);
+      if (std::any_of(fs.begin(), fs.end(), reported)) {
+        try {
+          fs = eng.explain(c);
+        } catch (const std::logic_error& e) {
+          throw traced(e, path_to(s));
+        }
+      }
     bool finding = false;
     for (state_failure& f : fs) {
       if (!(opt.soundness_is_finding && is_soundness(f))) {
@@ -626,7 +644,13 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
       };
       const std::size_t n = alphabet.size();
       for (std::size_t a = 0; a < n; ++a) {
-        eng.child(kid[a & (L - 1)], a);
+        try {
+          eng.child(kid[a & (L - 1)], a);
+        } catch (const std::logic_error& e) {
+          std::vector<Line> ops = path_to(level_first + i);
+          ops.push_back(alphabet[a]);
+          throw traced(e, std::move(ops));
+        }
         if (a) hash(a - 1);
         if (a + 1 >= L && settle(a + 1 - L)) {
           res.states_at_depth.push_back(found);

@@ -95,7 +95,9 @@ unsigned rules::judge(const state& s) const {
     const bool data = ((pte & PTE_PRESENT) && (pte & PTE_ANON)) || (pte & PTE_SWAP);  // not the zero page
     const bool stored = s.stored >> p & 1, fresh = s.fresh >> p & 1;
     // check_writes_tracked: a page that reads clean must fault on the next store.
-    if (tracked_writes && (pte & PTE_PRESENT) && (pte & PTE_WRITE) && !bit) out |= FAIL_INVARIANT;
+    // (Under uffd-wp bit 55 is PAGE_IS_WRITTEN, so a soft-dirty PTE is exempt on its own.)
+    if (tracked_writes && (pte & PTE_PRESENT) && (pte & PTE_WRITE) && !(pte & PTE_SOFT_DIRTY) && !bit)
+      out |= FAIL_INVARIANT;
     // oracle::judge_sd. A page mremap placed without it being new at its source, or a grown
     // tail, reads clean by the kernel's own rule (a kernel gap, oracle::moved), unless it came
     // with its PTE and still holds that data.

@@ -448,7 +448,9 @@ struct compact_engine {
   static constexpr std::size_t lookahead = 16;  // 64-byte children: prefetch far ahead
   compact::state parent{};
   fingerprint128 self{};
-  std::string model_key{};  // cross_check: the model's key of the parent's child
+  std::optional<kernel> pk{};  // cross_check: the parent as the model holds it
+  std::optional<oracle> po{};
+  std::string model_key{};     // ... and the model's key of its child
   std::vector<char> buf{};
 
   fingerprint128 initial(slot& c) {
@@ -458,6 +460,11 @@ struct compact_engine {
   void load(const frontier& f, std::size_t i) {
     parent = f[i];
     self = compact::fingerprint(parent);
+    if (cross_check) {
+      pk.emplace(pol, opt.swap);
+      po.emplace();
+      rules.to_model(parent, *pk, *po);
+    }
   }
   void child(slot& c, std::size_t a) {
     c.s = parent;
@@ -498,9 +505,8 @@ struct compact_engine {
 
   // The model's transition from the same parent must reach the same state.
   void check_transition(const compact::state& got, std::size_t a) {
-    kernel k(pol, opt.swap);
-    oracle o;
-    rules.to_model(parent, k, o);
+    kernel k(*pk);
+    oracle o(*po);
     k.obs = &o;
     apply_op(k, alphabet[a]);
     model_key.assign(encode_state(k, o, w, buf));

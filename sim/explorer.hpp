@@ -30,8 +30,8 @@ namespace sdmc {
 
 // How the explorer holds its states: the model's canonical keys decoded into a kernel for
 // every expansion (every operation, every design), or the compact engine's fixed-size state
-// (sim/compact/rules.hpp: private anonymous memory in at most 8 pages, the designs that keep
-// soft-dirty in VM_SOFTDIRTY; it refuses anything else).
+// (sim/compact/rules.hpp: private anonymous memory in at most 8 pages, the designs without
+// per-page state beside the VMA; it refuses anything else, naming it).
 enum class explore_engine { model, compact };
 
 struct explore_options {

@@ -50,9 +50,14 @@ struct vm {
     return -1;
   }
   int from(unsigned p) const {
-    for (int i = 0; i < s.nvma; ++i)
-      if (s.vma[i].end > p) return i;
-    return -1;
+    const int i = after(p);
+    return i < s.nvma ? i : -1;
+  }
+  // The same as a position: nvma when no VMA ends after p (a free page sits before it).
+  int after(unsigned p) const {
+    int i = 0;
+    while (i < s.nvma && s.vma[i].end <= p) ++i;
+    return i;
   }
   // Replaces the VMAs [i, j) by the n VMAs at v (one move of the tail).
   // (Element loops: a few 4-byte moves cost less than a call to memmove.)
@@ -73,8 +78,7 @@ struct vm {
   // VMAs lie in the window), and the oracle forgets the addresses (oracle::unmapped). One pass
   // over the VMAs; returns the index where [a,b) is now free, or -1 when nothing was mapped there.
   int unmap(unsigned a, unsigned b) {
-    int i = 0;
-    while (i < s.nvma && s.vma[i].end <= a) ++i;
+    const int i = after(a);
     int j = i;
     while (j < s.nvma && s.vma[j].start < b) ++j;
     if (i == j) return -1;
@@ -95,12 +99,20 @@ struct vm {
     return i + (n && keep[0].end == a);
   }
 
-  // oracle::unmapped -> sd_reset: the addresses take their history with them.
+  // oracle::unmapped: the addresses take their history with them (sd_reset, and the
+  // write-protect sets).
   void forget(unsigned a, unsigned b) {
+    sd_reset(a, b);
     const std::uint8_t keep = std::uint8_t(~mask(a, b));
-    s.stored &= keep, s.fresh &= keep, s.moved &= keep, s.moved_pte &= keep;
     s.stored_wp &= keep, s.new_wp &= keep;
   }
+  // oracle::sd_reset: soft-dirty's ghost sets forget [a,b).
+  void sd_reset(unsigned a, unsigned b) {
+    const std::uint8_t keep = std::uint8_t(~mask(a, b));
+    s.stored &= keep, s.fresh &= keep, s.moved &= keep, s.moved_pte &= keep;
+  }
+  // oracle::cleared_refs: soft-dirty's ghost sets start over.
+  void cleared_refs() { s.stored = s.fresh = s.moved = s.moved_pte = 0; }
   // oracle::stored and oracle::mapped_new (the write-protect sets from the first reset on).
   void stored(std::uint8_t m) {
     s.stored |= m;
@@ -130,9 +142,9 @@ struct vm {
   // kernel::vma_merge_new_range for a free [a,b) proposed as `p` (its start and end are
   // ignored), which sits before VMA k (k == nvma: after the last). Stores the new VMA, merged
   // or not (p's value then), with the flags `mark` gives it (mmap: __mmap_region marks the
-  // resulting VMA new, merged neighbours included); returns its index.
+  // resulting VMA new, merged neighbours included).
   template <class Mark>
-  int map_new_range(int k, unsigned a, unsigned b, const cvma& p, merge_path path, Mark mark) {
+  void map_new_range(int k, unsigned a, unsigned b, const cvma& p, merge_path path, Mark mark) {
     const cvma* prev = k > 0 && s.vma[k - 1].end == a ? &s.vma[k - 1] : nullptr;
     const cvma* next = k < s.nvma && s.vma[k].start == b ? &s.vma[k] : nullptr;
     const bool left = prev && can_merge(*prev, p.flags, p.anon, p.pgoff);
@@ -155,7 +167,6 @@ struct vm {
     }
     res.flags = mark(res.flags);
     splice(k - left, k + right, &res, 1);
-    return k - left;
   }
 
   // kernel::vma_merge_existing_range: the index of the merged VMA, its parts (target first).
@@ -235,10 +246,7 @@ struct vm {
     const bool unmarked = r.opt_.bug == mutant::new_vma_not_soft_dirty;
     if (unmarked) flags &= std::uint8_t(~F_SOFTDIRTY);
     int k = unmap(a, b);  // __mmap_region: what the range replaces goes first
-    if (k < 0) {
-      k = 0;
-      while (k < s.nvma && s.vma[k].end <= a) ++k;
-    }
+    if (k < 0) k = after(a);
     // vma_merge_new_range (the caller stores it), then the resulting VMA, merged neighbours
     // included, is marked new; private: vm_page_prot is never writable.
     map_new_range(k, a, b, cvma{0, 0, 0, flags, 0}, merge_path::mmap,
@@ -409,9 +417,7 @@ struct vm {
   void move_vma(int i, unsigned a, unsigned len, unsigned t) {
     const cvma v = s.vma[i];
     const int pgoff = v.anon ? int(a) + v.pgoff : int(t);  // pgoff_at(a), or new_addr
-    int k = 0;
-    while (k < s.nvma && s.vma[k].end <= t) ++k;
-    map_new_range(k, t, t + len, cvma{0, 0, v.anon, v.flags, std::int8_t(pgoff - int(t))},
+    map_new_range(after(t), t, t + len, cvma{0, 0, v.anon, v.flags, std::int8_t(pgoff - int(t))},
                   merge_path::mremap_move, [](std::uint8_t f) { return f; });
     // The window lies in one PTE table: one extent, never a whole table (move_normal_pmd).
     // Without UFFD_FEATURE_EVENT_REMAP a uffd-wp source loses its markers and uffd-wp bits.
@@ -460,9 +466,9 @@ struct vm {
       if (e < b) unmap(e, b);      // do_munmap of the tail
       return;
     }
-    const int i = find(int(a));    // vma_to_resize
-    if (b > s.vma[i].end) return;  // -EFAULT
-    if (b != s.vma[i].end) return; // not at the VMA's end: it would have to move (-ENOMEM)
+    // vma_to_resize: -EFAULT past the VMA's end; short of it, it would have to move (-ENOMEM).
+    const int i = find(int(a));
+    if (b != s.vma[i].end) return;
     for (int k = 0; k < s.nvma; ++k)
       if (s.vma[k].start < e && s.vma[k].end > b) return;  // vma_expandable: the tail is taken
     // vma_merge_extend: vma_merge_new_range with prev = the VMA itself (it may absorb next);
@@ -514,13 +520,11 @@ struct vm {
     const std::uint8_t keep = std::uint8_t(~mask(a, b));
     s.wp_tracking = 1;  // oracle::wp_reset
     s.stored_wp &= keep, s.new_wp &= keep;
-    if (r.pol_.emulates_soft_dirty_with_uffd_wp() && !consumer_setup)  // oracle::sd_reset
-      s.stored &= keep, s.fresh &= keep, s.moved &= keep, s.moved_pte &= keep;
+    if (r.pol_.emulates_soft_dirty_with_uffd_wp() && !consumer_setup) sd_reset(a, b);
   }
 
-  // kernel::uffd_wp: register, then write-protect.
+  // kernel::uffd_wp: register (which creates the context), then write-protect.
   void uffd_wp(unsigned a, unsigned b) {
-    s.uffd_ctx = 1;
     if (uffd_register(a, b)) uffd_writeprotect(a, b, false);
   }
 
@@ -562,7 +566,7 @@ struct vm {
         if (find(was[i].start) >= 0 && uffd_register(was[i].start, was[i].end))
           uffd_writeprotect(was[i].start, was[i].end, false);
       s.cleared = 1;
-      s.stored = s.fresh = s.moved = s.moved_pte = 0;  // oracle::cleared_refs
+      cleared_refs();
       return;
     }
     for (int i = 0; i < s.nvma; ++i) s.vma[i].flags = r.cleared_[s.cleared][s.vma[i].flags];
@@ -580,7 +584,7 @@ struct vm {
         if (m.at >= 0) i = m.at;
       }
     }
-    s.stored = s.fresh = s.moved = s.moved_pte = 0;
+    cleared_refs();
   }
 
   // The state codec's renaming (sim/state_codec.cpp): anon_vma ids by first appearance.

@@ -141,7 +141,8 @@ class rules {
   explore_options opt_;
   pfn_t base_;
   std::vector<op> ops_;
-  // The policy's virtual functions take an mm_struct; the covered designs read none of it.
+  // The policy's virtual functions take an mm_struct: this one, empty but for cleared_refs
+  // (set to the value asked about), the only part the covered designs read.
   mutable mm_struct mm_;
 
   // The policy's answers, asked once per flag_bit value and per value of mm.cleared_refs (the
@@ -149,7 +150,7 @@ class rules {
   // transition; indexed [cleared][flags]. A VMA-level design decides from these alone
   // (--cross-check holds it to that).
   template <class T> using per_flags = std::array<std::array<T, flag_values>, 2>;
-  std::array<std::array<bool, flag_values * flag_values>, 2> mergeable_{};  // [existing * 32 + proposed]
+  std::array<std::array<bool, flag_values * flag_values>, 2> mergeable_{};  // [existing * flag_values + proposed]
   per_flags<std::uint8_t> proposed_{}, marked_{}, cleared_{};  // cleared_: as it was if clear_vma refuses
   per_flags<bool> tracking_{}, reports_dirty_{};
   // merged_flags, memoized as the search meets each combination: a direct-mapped cache small

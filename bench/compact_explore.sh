@@ -3,6 +3,7 @@
 # distinct states, transitions and CPU seconds of `sdmc explore --engine compact`, the median of
 # RUNS runs (default 3) per row, as a Markdown table (docs/performance.md).
 # Usage: bench/compact_explore.sh [RUNS]   (from the repository root, after building build/sdmc)
+# POLICIES="uffd-wp" bench/compact_explore.sh   measures those designs' rows only.
 set -eu
 runs=${1:-3}
 sdmc=build/sdmc
@@ -11,7 +12,7 @@ ops=mmap_anon,munmap,mprotect,mprotect_none,mremap,madvise,random,normal,write,r
 group() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 echo "| design | pages | depth | distinct states | transitions | distinct states per CPU second (median of $runs) |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-for policy in upstream-6.12 sticky precise uffd-wp; do
+for policy in ${POLICIES:-upstream-6.12 sticky precise uffd-wp}; do
   for bound in "2 7" "3 5" "3 6" "4 4" "4 5" "5 4" "6 4" "8 3"; do
     set -- $bound
     i=0

@@ -60,7 +60,7 @@ void BM_ExploreAnon(benchmark::State& state) {
   o.engine = state.range(0) ? explore_engine::compact : explore_engine::model;
   o.pages = unsigned(state.range(1));
   o.depth = unsigned(state.range(2));
-  o.ops = "mmap_anon,munmap,mprotect,mprotect_none,mremap,madvise,random,normal,write,read,clear_refs,fork,uffd_wp,reclaim";
+  o.ops = std::string(compact_ops);
   explore_counted(state, *pol, o);
 }
 BENCHMARK(BM_ExploreAnon)

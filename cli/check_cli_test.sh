@@ -6,9 +6,10 @@
 set -u
 . "$(dirname "$0")/cli_test_lib.sh"  # sdmc=$1, out=$2 (emptied), fail, expect_2
 
-# Every design, a short campaign and the explorer at 2 pages, depth 4: upstream-6.12's lost
-# new mappings are findings (exit 0), every other design is sound.
-"$sdmc" check --cases 30 --explore-pages 2 --explore-depth 4 --out "$out/all" > "$out/all.log" 2>&1
+# Every design, a short campaign, the explorer at 2 pages, depth 4, and the compact engine at
+# 3 pages, depth 4: upstream-6.12's lost new mappings are findings (exit 0), every other design
+# is sound.
+"$sdmc" check --cases 30 --explore-pages 2 --explore-depth 4 --deep-depth 4 --out "$out/all" > "$out/all.log" 2>&1
 rc=$?
 [ "$rc" = 0 ] || fail "check exited $rc: $(tail -20 "$out/all.log")"
 grep -q "^FINDING under upstream-6.12: lost new mapping" "$out/all.log" || fail "no campaign finding under upstream-6.12"
@@ -24,6 +25,24 @@ f=$(ls "$out"/all/upstream-6.12-lost-new-mapping-seed*.sdt 2>/dev/null | head -1
 "$sdmc" replay --invariants --policy upstream-6.12 "$f" > "$out/replay.log" 2>&1 || fail "replay of $f: $(cat "$out/replay.log")"
 grep -q "lost new mappings [1-9]" "$out/replay.log" || fail "replay does not show the lost new mapping: $(cat "$out/replay.log")"
 [ -f "$out/all/upstream-6.12-explore-lost-new-mapping.sdt" ] || fail "no explorer counterexample written"
+# The deeper search runs where the compact engine covers the design, and says where it does not.
+grep -q "^FINDING under upstream-6.12 (deep, shortest): lost new mapping (4 operations)" "$out/all.log" \
+  || fail "no deep finding under upstream-6.12"
+[ -f "$out/all/upstream-6.12-deep-lost-new-mapping.sdt" ] || fail "no deep counterexample written"
+"$sdmc" replay --policy upstream-6.12 "$out/all/upstream-6.12-deep-lost-new-mapping.sdt" > "$out/dreplay.log" 2>&1
+grep -q "lost new mappings [1-9]" "$out/dreplay.log" || fail "the deep counterexample does not replay: $(cat "$out/dreplay.log")"
+grep -Eq "^sticky +.* [1-9][0-9]* +[0-9.]+  sound$" "$out/all.log" || fail "no deep states for sticky: $(grep "^sticky " "$out/all.log")"
+grep -Eq "^granular +.* - +-  sound$" "$out/all.log" || fail "granular's deep column is not '-': $(grep "^granular " "$out/all.log")"
+grep -q "deep: *granular *not covered by the compact engine: the design granular" "$out/all.log" \
+  || fail "the refusal for granular is not named"
+
+# A mutant the compact engine covers, under a sound design: the deeper search alone finds it.
+"$sdmc" check --policy sticky --mutant swap-loses-soft-dirty --cases 1 --explore-depth 0 --deep-depth 4 \
+  --out "$out/deepmut" > "$out/deepmut.log" 2>&1
+rc=$?
+[ "$rc" = 1 ] || fail "check with a mutant found deep exited $rc, not 1"
+grep -q "^ERROR under sticky (deep, shortest): false negative" "$out/deepmut.log" \
+  || fail "the deep search does not report the mutant: $(grep -v '^ ' "$out/deepmut.log" | head -5)"
 
 # A mutant under a sound design is an error (exit 1), shrunk to a short trace; the clear_refs
 # without write-notify breaks write tracking before any store is lost.

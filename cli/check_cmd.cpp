@@ -2,7 +2,8 @@
 //
 // The property campaign for every design, side by side: random traces from the shared
 // generator, each checked under each policy against the properties of props/properties.hpp
-// after every operation (properties_of below), then the explorer. Prints the comparison table
+// after every operation (properties_of below), then the explorer at its default bound and the
+// compact engine deeper on private anonymous memory. Prints the comparison table
 // reviewers asked for, and writes every violation, shrunk, as an sdtrace file. A false
 // negative or lost new mapping under upstream-6.12 is a finding (the kernel's bug, with the fix
 // that addresses it); every other failure is an error: exit 1.
@@ -24,6 +25,7 @@
 #include "model/policy.hpp"
 #include "props/properties.hpp"
 #include "sim/campaign.hpp"
+#include "sim/compact/rules.hpp"
 #include "sim/explorer.hpp"
 #include "sim/generator.hpp"
 #include "sim/metrics.hpp"
@@ -41,6 +43,8 @@ struct check_args {
   std::string mutant_name;
   bool json = false;
   unsigned explore_pages = 3, explore_depth = 5;  // sdmc explore's default bound (depth 0: skip it)
+  // Then the compact engine, deeper, on the ground it covers (depth 0: skip it).
+  unsigned deep_pages = 3, deep_depth = 7;
 };
 
 struct policy_result {
@@ -50,6 +54,8 @@ struct policy_result {
   std::map<props::finding::kind, std::uint64_t> violations;  // cases with a violation, by kind
   std::vector<std::string> files;                       // shrunk counterexamples written
   explore_result explored;                              // the bounded exhaustive search
+  explore_result deep;                                  // ... deeper, on the compact engine
+  std::string deep_refused;                             // why the compact engine did not run
 };
 
 // The properties every case is checked against after every operation, as the RapidCheck
@@ -121,7 +127,8 @@ int run(const check_args& a) {
   std::vector<policy_result> results;
   for (std::size_t p = 0; p < pols.size(); ++p) {
     const policy& pol = *pols[p];
-    policy_result res{names[p], {}, 0, {}, {}};
+    policy_result res;
+    res.name = names[p];
     const bool baseline = names[p] == "upstream-6.12";
     const props::property_options po = properties_of(pol, bug);
     auto check = [&](const trace::Trace& x) { return props::check_trace(pol, x, po); };
@@ -173,34 +180,53 @@ int run(const check_args& a) {
       }
     }
     fmt::print(stderr, "\n");
-    if (a.explore_depth) {
-      // The explorer to its bound: every sequence of explore_depth operations in a small window.
-      explore_options eo;
-      eo.pages = a.explore_pages;
-      eo.depth = a.explore_depth;
-      eo.bug = bug;
-      eo.soundness_is_finding = baseline;
-      res.explored = explore(pol, eo, [&](const explore_progress& pr) {
-        fmt::print(stderr, "\r\033[Kexplore: {:18} depth {} {} states {} transitions", names[p],
+    // Runs one search and reports what it found; `label` names it in files and messages.
+    auto search = [&](const explore_options& eo, const std::string& label) {
+      explore_result r = explore(pol, eo, [&](const explore_progress& pr) {
+        fmt::print(stderr, "\r\033[K{}: {:18} depth {} {} states {} transitions", label, names[p],
                    pr.depth, pr.states, pr.transitions);
       });
-      fmt::print(stderr, "\r\033[Kexplore: {:18} {} states, {} transitions, {:.1f} s\n", names[p],
-                 res.explored.states, res.explored.transitions, res.explored.seconds);
-      for (const auto* cx : {&res.explored.violation, &res.explored.false_negative,
-                             &res.explored.lost_new_mapping}) {
+      fmt::print(stderr, "\r\033[K{}: {:18} {} states, {} transitions, {:.1f} s\n", label, names[p],
+                 r.states, r.transitions, r.seconds);
+      for (const auto* cx : {&r.violation, &r.false_negative, &r.lost_new_mapping}) {
         if (!*cx) continue;
         const std::string file = write_counterexample(
-            a, names[p], "explore-" + file_part((*cx)->what),
-            fmt::format("# sdmc check (explorer, {} pages, depth {}): {} under {}\n# {}\n", eo.pages,
-                        eo.depth, (*cx)->what, names[p], (*cx)->detail),
+            a, names[p], label + "-" + file_part((*cx)->what),
+            fmt::format("# sdmc check ({}, {} pages, depth {}{}): {} under {}\n# {}\n", label, eo.pages,
+                        eo.depth, eo.ops.empty() ? "" : ", --ops " + eo.ops, (*cx)->what, names[p],
+                        (*cx)->detail),
             counterexample_trace(pol, eo, (*cx)->ops));
         res.files.push_back(file);
-        const bool finding = baseline && bug == mutant::none && cx != &res.explored.violation;
+        const bool finding = baseline && bug == mutant::none && cx != &r.violation;
         if (!finding) rc = 1;
         if (!a.json)
-          fmt::print("{} under {} (explorer, shortest): {} ({} operations) -> {}\n",
-                     finding ? "FINDING" : "ERROR", names[p], (*cx)->what, (*cx)->ops.size(),
-                     file);
+          fmt::print("{} under {} ({}, shortest): {} ({} operations) -> {}\n",
+                     finding ? "FINDING" : "ERROR", names[p], label == "explore" ? "explorer" : label,
+                     (*cx)->what, (*cx)->ops.size(), file);
+      }
+      return r;
+    };
+    auto bounded = [&](unsigned pages, unsigned depth) {
+      explore_options eo;
+      eo.pages = pages;
+      eo.depth = depth;
+      eo.bug = bug;
+      eo.soundness_is_finding = baseline;
+      return eo;
+    };
+    // The explorer to its bound: every sequence of explore_depth operations in a small window.
+    if (a.explore_depth) res.explored = search(bounded(a.explore_pages, a.explore_depth), "explore");
+    if (a.deep_depth) {
+      // Deeper on the compact engine (sim/compact/), where it covers the design and mutant:
+      // private anonymous memory only, so it complements the search above.
+      explore_options eo = bounded(a.deep_pages, a.deep_depth);
+      eo.ops = std::string(compact_ops);
+      eo.engine = explore_engine::compact;
+      if (auto why = compact::rules::unsupported(pol, eo, make_alphabet(eo))) {
+        res.deep_refused = *why;
+        fmt::print(stderr, "deep:    {:18} not covered by the compact engine: {}\n", names[p], *why);
+      } else {
+        res.deep = search(eo, "deep");
       }
     }
     results.push_back(std::move(res));
@@ -224,37 +250,47 @@ int run(const check_args& a) {
                      {"explored_states", r.explored.states},
                      {"explored_transitions", r.explored.transitions},
                      {"explored_cpu_seconds", r.explored.cpu_seconds},
+                     {"deep_states", r.deep.states},
+                     {"deep_cpu_seconds", r.deep.cpu_seconds},
+                     {"deep_not_covered", r.deep_refused},
                      {"counterexamples", r.files}});
     std::cout << arr.dump(2) << "\n";
     return rc;
   }
-  fmt::print("\n{} cases x {} operations per policy, seeds {}..{}{}; explorer: {} pages, depth {}\n",
+  fmt::print("\n{} cases x {} operations per policy, seeds {}..{}{}; explorer: {} pages, depth {}; "
+             "deep (compact engine, private anonymous memory): {} pages, depth {}\n",
              a.cases, a.ops, a.seed, a.seed + a.cases - 1,
              bug == mutant::none ? "" : fmt::format(", mutant {}", a.mutant_name), a.explore_pages,
-             a.explore_depth);
-  fmt::print("{:18} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>10} {:>8} {:>9} {:>9}  {}\n",
+             a.explore_depth, a.deep_pages, a.deep_depth);
+  fmt::print("{:18} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>10} {:>8} {:>9} {:>9} {:>10} {:>6}  {}\n",
              "policy", "false-neg", "lost-new", "false-pos", "k-gaps", "VMA max", "nodes",
-             "extra B max", "meta B max", "time s", "explored", "explore s", "verdict");
+             "extra B max", "meta B max", "time s", "explored", "explore s", "deep", "deep s", "verdict");
   for (const policy_result& r : results) {
     // Under the baseline without a mutant, soundness cases are the kernel's findings; every
     // other case is an error.
     const bool baseline = r.name == "upstream-6.12" && bug == mutant::none;
     std::uint64_t findings = 0, errors = 0;
     for (auto& [k, n] : r.violations) (baseline && is_soundness(k) ? findings : errors) += n;
-    (baseline ? findings : errors) += r.explored.false_negative || r.explored.lost_new_mapping;
-    errors += bool(r.explored.violation);
+    for (const explore_result* x : {&r.explored, &r.deep}) {
+      (baseline ? findings : errors) += x->false_negative || x->lost_new_mapping;
+      errors += bool(x->violation);
+    }
     std::string verdict = errors ? fmt::format("{} cases: ERRORS", errors)
                           : findings ? fmt::format("{} cases: kernel findings", findings)
                                      : "sound";
-    fmt::print("{:18} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>10} {:>8.2f} {:>9} {:>9.1f}  {}\n",
+    // "-": the compact engine does not cover the design or mutant (stderr said why), or skipped.
+    const bool deep = a.deep_depth && r.deep_refused.empty();
+    fmt::print("{:18} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>11} {:>10} {:>8.2f} {:>9} {:>9.1f} {:>10} {:>6}  {}\n",
                r.name, r.m.sd.false_negatives, r.m.sd.lost_new_mappings, r.m.sd.false_positives,
                r.m.sd.kernel_gaps, r.m.vma_max, r.m.nodes_max, r.m.extra_bytes_max,
                r.m.metadata_bytes_max, r.m.seconds, r.explored.states, r.explored.cpu_seconds,
-               verdict);
+               deep ? std::to_string(r.deep.states) : "-",
+               deep ? fmt::format("{:.1f}", r.deep.cpu_seconds) : "-", verdict);
   }
   fmt::print("(pages, summed over the cases: false negatives, lost new mappings and false "
              "positives of pagemap bit 55 against the ghost; k-gaps are kernel-mandated, see "
-             "sim/oracle.hpp. time s: the campaign's replays; explore s: the explorer's CPU time. meta B = VMAs x sizeof(struct vm_area_struct) ({}, Debian amd64 6.12) + "
+             "sim/oracle.hpp. time s: the campaign's replays; explore s: the explorer's CPU time; deep: "
+             "the compact engine's deeper search, - where it does not cover the design. meta B = VMAs x sizeof(struct vm_area_struct) ({}, Debian amd64 6.12) + "
              "the design's own. lost-new under uffd-wp is by design: write-protect has no "
              "per-mapping signal.)\n",
              kernel_layout::vm_area_struct);
@@ -273,6 +309,10 @@ void add_check(CLI::App& app, int& exit_code) {
   cmd->add_option("--mutant", args->mutant_name, "switch a historical bug into the model");
   cmd->add_option("--explore-pages", args->explore_pages, "explorer window in pages (default 3)");
   cmd->add_option("--explore-depth", args->explore_depth, "explorer depth (default 5, as sdmc explore; 0 skips the explorer)");
+  cmd->add_option("--deep-pages", args->deep_pages, "window of the compact engine's deeper search (default 3)");
+  cmd->add_option("--deep-depth", args->deep_depth,
+                  "depth of the compact engine's deeper search on private anonymous memory, for the designs "
+                  "and mutants it covers (default 7; 0 skips it)");
   cmd->add_flag("--json", args->json, "machine-readable output");
   cmd->callback([args, &exit_code] {
     try {

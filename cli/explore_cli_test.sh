@@ -32,7 +32,7 @@ grep -q "^no violation" "$out/sticky.log" || fail "sticky: no 'no violation' lin
 # The compact engine (sim/compact/): the same search as the model's on its alphabet (the same
 # counts, the same finding and trace), cross-checked or not.
 anon=mmap_anon,munmap,mprotect,write,read,clear_refs
-for e in model compact "compact --cross-check"; do
+for e in model compact "compact --cross-check" auto; do
   tag=$(echo "$e" | tr -d ' -')
   # shellcheck disable=SC2086  # $e is two words for the cross-check
   "$sdmc" explore --policy upstream-6.12 --pages 3 --depth 5 --quiet --ops $anon --engine $e \
@@ -41,7 +41,7 @@ for e in model compact "compact --cross-check"; do
   grep "^  [a-z]" "$out/$tag.log" | grep -v "^  \(written to\|storyboard\)" > "$out/$tag.trace"
 done
 [ -s "$out/model.counts" ] || fail "no counts from the model engine"
-for tag in compact compactcrosscheck; do
+for tag in compact compactcrosscheck auto; do
   cmp -s "$out/model.counts" "$out/$tag.counts" \
     || fail "$tag counts differ: $(cat "$out/model.counts") / $(cat "$out/$tag.counts")"
   cmp -s "$out/model.trace" "$out/$tag.trace" || fail "$tag reports another trace than the model engine"
@@ -52,6 +52,12 @@ for tag in compact compactcrosscheck; do
 done
 grep -q "compact engine cross-checked against the model" "$out/compactcrosscheck.log" \
   || fail "the cross-checked run does not say so"
+# --engine auto (the default): compact where it covers the search, the model engine elsewhere.
+grep -q ", compact engine (auto)$" "$out/auto.log" || fail "auto did not pick the compact engine: $(head -1 "$out/auto.log")"
+"$sdmc" explore --policy sticky --pages 2 --depth 1 --quiet --out "$out/auto2" > "$out/auto2.log" 2>&1 \
+  || fail "the default alphabet under auto exited $?"
+grep -q ", model engine (auto: the compact engine does not cover the operation \`mmap 0x100000000 1p rw- shared fixed\`" \
+  "$out/auto2.log" || fail "auto does not name why it kept the model engine: $(head -1 "$out/auto2.log")"
 expect_2 "does not cover the design granular" explore --policy granular --engine compact --ops $anon --depth 1
 expect_2 "does not cover the operation \`mmap 0x100000000 1p rw- shared fixed\`" \
   explore --policy sticky --engine compact --depth 1

@@ -1,6 +1,6 @@
 // sdmc explore --policy P [--pages N] [--depth D] [--ops LIST] [--mutant NAME] [--out DIR]
 //              [--max-states M] [--no-swap] [--droppable DESIGN] [--precision] [--quiet]
-//              [--engine model|compact] [--cross-check]
+//              [--engine auto|model|compact] [--cross-check]
 // The bounded exhaustive model checker (sim/explorer.hpp): every operation sequence of at most
 // D operations inside an N-page window, breadth first, each distinct state once, the structural
 // invariants (sim/invariants.hpp) and soundness checked at every state. Exit 0 no
@@ -21,6 +21,7 @@
 #include "cli/mutant_option.hpp"
 #include "model/mutant.hpp"
 #include "model/policy.hpp"
+#include "sim/compact/rules.hpp"
 #include "sim/explorer.hpp"
 
 namespace sdmc::cli {
@@ -36,7 +37,7 @@ struct explore_args {
   std::string droppable = "swapbacked";
   std::string out = "sdmc-out";
   std::uint64_t max_states = 0;
-  std::string engine = "model";
+  std::string engine = "auto";
   bool no_swap = false, quiet = false, precision = false, cross_check = false;
 };
 
@@ -105,24 +106,34 @@ int run(const explore_args& a) {
   if (!droppable) return 2;
   o.droppable = *droppable;
   o.precision = a.precision;
-  if (a.engine != "model" && a.engine != "compact") {
-    fmt::print(stderr, "sdmc explore: unknown --engine '{}' (known: model, compact)\n", a.engine);
+  if (a.engine != "auto" && a.engine != "model" && a.engine != "compact") {
+    fmt::print(stderr, "sdmc explore: unknown --engine '{}' (known: auto, model, compact)\n", a.engine);
     return 2;
   }
   o.engine = a.engine == "compact" ? explore_engine::compact : explore_engine::model;
   o.cross_check = a.cross_check;
   std::size_t alphabet = 0;
+  std::string engine = a.engine + " engine";
   try {
-    alphabet = make_alphabet(o).size();
+    const std::vector<trace::Line> ops = make_alphabet(o);
+    alphabet = ops.size();
+    if (a.engine == "auto") {
+      // The compact engine where it covers the search (the same states, transitions and
+      // reports: tests/compact_engine_test.cpp), the model engine elsewhere.
+      const auto why = compact::rules::unsupported(*pol, o, ops);
+      o.engine = why ? explore_engine::model : explore_engine::compact;
+      engine = why ? "model engine (auto: the compact engine does not cover " + *why + ")"
+                   : "compact engine (auto)";
+    }
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "sdmc explore: {}\n", e.what());
     return 2;
   }
   fmt::print("sdmc explore: policy {}{}, {} page{} at {:#x}, depth {}, {} operations per state "
-             "({}), swap {}, {} engine{}\n",
+             "({}), swap {}, {}{}\n",
              a.policy, a.mutant_name.empty() ? "" : ", mutant " + a.mutant_name, a.pages,
              a.pages == 1 ? "" : "s", o.base,
-             a.depth, alphabet, o.ops, o.swap ? "on" : "off", a.engine,
+             a.depth, alphabet, o.ops, o.swap ? "on" : "off", engine,
              a.cross_check ? " cross-checked against the model" : "");
   std::fflush(stdout);
 
@@ -216,9 +227,9 @@ void add_explore(CLI::App& app, int& exit_code) {
                 "also a violation: a false positive (not for uffd-wp, whose zaps read written)");
   cmd->add_flag("--quiet", a->quiet, "no progress line");
   cmd->add_option("--engine", a->engine,
-                  "model (every operation and design, the default) or compact (a 64-byte state: "
-                  "private anonymous memory, at most 8 pages, upstream-6.12, sticky, precise and uffd-wp; "
-                  "sim/compact/rules.hpp)");
+                  "auto (the default: compact where it covers the search, else model), model (every "
+                  "operation and design) or compact (a 64-byte state: private anonymous memory, at most 8 "
+                  "pages, upstream-6.12, sticky, precise and uffd-wp; sim/compact/rules.hpp)");
   cmd->add_flag("--cross-check", a->cross_check,
                 "with --engine compact: run every transition and judgement in the model too and "
                 "stop at the first difference (exit 1)");

@@ -45,6 +45,7 @@ struct diff_args {
   std::string observer = "kunit";
   std::string kernel_dir = SDMC_SOURCE_DIR "/kernel";
   std::uint64_t ops = 30;
+  bool uffd_remap = false;
 };
 
 struct boot_error : std::runtime_error {
@@ -197,6 +198,12 @@ int run(const diff_args& a) {
       o.ops = a.ops;
       o.max_len = 6;
       o.weights = every_op_weights();
+      if (a.uffd_remap) {
+        // EVENT_REMAP contexts, with the operations whose interplay it changes drawn more often.
+        o.uffd_remap = true;
+        o.weights.uffd_wp = 10;
+        o.weights.mremap = 10;
+      }
       fs::path f = out / "generated" / fmt::format("gen-{}.sdt", o.seed);
       std::string text = trace::write(generate_trace(o));
       std::ofstream(f) << text;
@@ -282,6 +289,9 @@ void add_kernel_diff(CLI::App& app, int& exit_code) {
   cmd->add_option("--cases", a->cases, "random traces to generate (0: none)");
   cmd->add_option("--seed", a->seed, "seed of the first random trace");
   cmd->add_option("--ops", a->ops, "operations per random trace");
+  cmd->add_flag("--uffd-remap", a->uffd_remap,
+                "random traces whose uffd_wp contexts have UFFD_FEATURE_EVENT_REMAP (`remap`), with more "
+                "uffd_wp and mremap (the KUnit observer skips them: use --observer userspace)");
   cmd->add_option("--out", a->out, "where traces, logs and minimal differences go");
   cmd->add_option("--series", a->series, "kernel patch series and model policy");
   cmd->add_option("--observer", a->observer, "kunit, userspace or both")

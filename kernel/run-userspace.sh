@@ -58,7 +58,7 @@ SRCS=("$SDMC_KERNEL_DIR/replayer/sdreplay.c" "$SDMC_KERNEL_DIR/common/sdtrace.c"
 SRC_HASH=$(cat "${SRCS[@]}" "$HDR/.sdmc-stamp" | sha256sum | cut -c1-16)
 if [ ! -x "$BIN" ] || [ "$(cat "$BIN.hash" 2>/dev/null)" != "$SRC_HASH" ]; then
 	rm -f "$BIN.hash"
-	gcc -static -O2 -Wall -Wno-unused-result -I "$SDMC_KERNEL_DIR/common" -isystem "$HDR/include" \
+	gcc -static -pthread -O2 -Wall -Wno-unused-result -I "$SDMC_KERNEL_DIR/common" -isystem "$HDR/include" \
 		-o "$BIN" "${SRCS[0]}" "${SRCS[1]}" 2>"$RUN/sdreplay.build.log" ||
 		{ cat "$RUN/sdreplay.build.log" >&2; die "cannot build sdreplay"; }
 	echo "$SRC_HASH" >"$BIN.hash"

@@ -284,6 +284,7 @@ class mm_struct {
   // --- the rest of mm_struct the model needs ----------------------------------------------
   std::optional<std::uint64_t> start_brk, brk;  // bytes; unset until the first brk
   bool uffd_ctx = false;                        // the trace's userfaultfd context exists
+  bool uffd_event_remap = false;                // ... with UFFD_FEATURE_EVENT_REMAP
   bool has_swap = false;                        // a swap device is configured (`swap on`)
   bool cleared_refs = false;                    // clear_refs has run at least once (precise)
   mutant bug = mutant::none;                    // a historical bug switched back in (model/mutant.hpp)

@@ -122,7 +122,14 @@ std::optional<finding> check_trace(const policy& pol, const trace::Trace& t,
         pset dst;
         for (const auto& iv : moved_ptes)
           dst += prange(pfn_t(std::int64_t(iv.lower()) + delta), pfn_t(std::int64_t(iv.upper()) + delta));
-        const pset clean = dst - r.k.soft_dirty_pages(dst.begin()->lower(), std::prev(dst.end())->upper());
+        const pfn_t lo = dst.begin()->lower(), hi = std::prev(dst.end())->upper();
+        // Under uffd-wp bit 55 is PAGE_IS_WRITTEN, and with the consumer's EVENT_REMAP a moved
+        // PTE keeps its uffd-wp bit (move_ptes clears it only without): there the rule is read
+        // on the PTEs themselves.
+        pset sd;
+        if (pol.emulates_soft_dirty_with_uffd_wp()) r.k.add_pte_soft_dirty(sd, lo, hi);
+        else sd = r.k.soft_dirty_pages(lo, hi);
+        const pset clean = dst - sd;
         if (!clean.empty())
           return at(K::moved_clean, "moved page(s) " + pages_text(clean) +
                     " read clean at the destination (mm/mremap.c:move_soft_dirty_pte)");

@@ -44,7 +44,8 @@ struct property_options {
   // destination right after the move (mm/mremap.c:move_ptes -> move_soft_dirty_pte; B0 of the
   // bug history). The oracle's relocation exception (sim/oracle.hpp) covers moved pages as a
   // whole, so this is the check that sees what happens to their PTEs. Whole PTE tables moved
-  // by move_normal_pmd keep their bits and are not checked.
+  // by move_normal_pmd keep their bits and are not checked. Under uffd-wp, where bit 55 is
+  // PAGE_IS_WRITTEN, the PTEs' own soft-dirty bits are checked.
   bool moves_mark_ptes = true;
   // check_invariants (sim/invariants.hpp) after every line.
   bool invariants = false;

@@ -366,7 +366,7 @@ Result apply_op(kernel& k, const Line& l) {
           [&](const Write& o) { return k.access(o.addr, o.len, true); },
           [&](const Read& o) { return k.access(o.addr, o.len, false); },
           [&](const ClearRefs&) { return k.clear_refs(); },
-          [&](const UffdWp& o) { return k.uffd_wp(o.addr, o.len); },
+          [&](const UffdWp& o) { return k.uffd_wp(o.addr, o.len, o.remap); },
           [&](const Reclaim& o) { return k.reclaim(o.addr, o.len); },
           [&](const Fork&) { return k.fork(); },
           [&](const Mlock& o) { return k.sys_mlock(o.addr, o.len, true); },

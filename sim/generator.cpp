@@ -61,7 +61,7 @@ trace::Trace generate_trace(const generator_options& o) {
       if (rng.below(2)) l.op = Mlock{addr, bytes};
       else l.op = Munlock{addr, bytes};
     } else if (take(w.uffd_wp)) {
-      l.op = UffdWp{addr, bytes};
+      l.op = UffdWp{addr, bytes, o.uffd_remap};
     } else if (take(w.scan)) {
       Scan s;
       s.addr = addr;

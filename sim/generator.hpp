@@ -64,6 +64,9 @@ struct generator_options {
   bool swap = false;
   op_weights weights;
   unsigned droppable_eighths = 1;  // of the anonymous mmaps (`mmap`), how many eighths are droppable
+  // Every uffd_wp says `remap`: the trace's context has UFFD_FEATURE_EVENT_REMAP (draws the
+  // same numbers either way).
+  bool uffd_remap = false;
 };
 
 // A mix for droppable memory and page-cache dirtiness: droppable and shmem mappings, stores

@@ -94,7 +94,7 @@ class kernel {
   Result sys_mlock(std::uint64_t addr, std::uint64_t len, bool lock);
   Result access(std::uint64_t addr, std::uint64_t len, bool write);  // 0, SIGSEGV or SIGBUS
   Result clear_refs();
-  Result uffd_wp(std::uint64_t addr, std::uint64_t len);
+  Result uffd_wp(std::uint64_t addr, std::uint64_t len, bool event_remap = false);
   Result pagemap_scan(const trace::Scan& op);
   Result reclaim(std::optional<std::uint64_t> addr, std::optional<std::uint64_t> len);
   Result fork();
@@ -223,6 +223,7 @@ class kernel {
 
   // uffd.cpp
   void uffd_wp_range(const vma_ref& vma, pfn_t start, pfn_t end);
+  void uffd_ctx_create(bool event_remap);
   int uffd_register(pfn_t start, pfn_t end);      // -errno
   void uffd_writeprotect(pfn_t start, pfn_t end, bool consumer_setup = false);
   // The uffd-wp design (policy::emulates_soft_dirty_with_uffd_wp): register a new mapping.

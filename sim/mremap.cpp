@@ -77,7 +77,8 @@ Result kernel::move_vma(pfn_t old_addr, pfn_t old_len, pfn_t new_len, pfn_t new_
     if (int e = split_vma(old_addr + old_len, false)) return err(-e);
     vma = *mm.find_vma(old_addr);
   }
-  const bool clear_uffd = vma.v.vm_flags & VM_UFFD_WP;  // the ctx has no EVENT_REMAP
+  // vma_has_uffd_without_event_remap: a registered source in a context without EVENT_REMAP.
+  const bool clear_uffd = (vma.v.vm_flags & VM_UFFD_WP) && !mm.uffd_event_remap;
 
   // copy_vma: an unfaulted anon source is re-based to the destination, so it merges easily.
   std::uint64_t pgoff = vma.pgoff_at(old_addr);
@@ -116,8 +117,10 @@ Result kernel::move_vma(pfn_t old_addr, pfn_t old_len, pfn_t new_len, pfn_t new_
   }
 
   // mremap_userfaultfd_prep: without UFFD_FEATURE_EVENT_REMAP the new VMA is unregistered
-  // (userfaultfd_reset_ctx -> userfaultfd_set_vm_flags, which recomputes a shared prot).
-  if (auto nv = mm.find_vma(new_addr); nv && (nv->v.vm_flags & VM_UFFD_WP)) {
+  // (userfaultfd_reset_ctx -> userfaultfd_set_vm_flags, which recomputes a shared prot) --
+  // the whole VMA, so also the part of a registered neighbour copy_vma merged the
+  // destination into. With it the context stays and the consumer gets UFFD_EVENT_REMAP.
+  if (auto nv = mm.find_vma(new_addr); nv && (nv->v.vm_flags & VM_UFFD_WP) && !mm.uffd_event_remap) {
     set_flags(nv->vm_start, nv->v.vm_flags & ~VM_UFFD_WP);
     if (nv->v.vm_flags & VM_SHARED) vma_set_page_prot(nv->vm_start);
   }

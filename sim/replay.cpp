@@ -58,7 +58,7 @@ Result replayer::execute(const Line& line, bool* needs_address) {
             if (opt_.oracle) ghost.observe(k, true);  // a consumer reads the bits, then clears
             return k.clear_refs();
           },
-          [&](const UffdWp& o) { return k.uffd_wp(o.addr, o.len); },
+          [&](const UffdWp& o) { return k.uffd_wp(o.addr, o.len, o.remap); },
           [&](const Scan& o) {
             if (opt_.oracle) ghost.observe(k);
             return k.pagemap_scan(o);

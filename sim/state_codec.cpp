@@ -9,7 +9,8 @@ namespace sdmc {
 namespace {
 
 // Header bits, and the bits of a VMA's flag byte.
-constexpr unsigned H_UFFD_CTX = 1, H_SWAP = 2, H_CLEARED = 4, H_WP_TRACKING = 8, H_TABLE = 16;
+constexpr unsigned H_UFFD_CTX = 1, H_SWAP = 2, H_CLEARED = 4, H_WP_TRACKING = 8, H_TABLE = 16,
+                   H_UFFD_REMAP = 32;
 constexpr unsigned V_FILE_RO = 1, V_PAGE_PROT_WRITE = 2;
 
 // The byte encodings, for any sink with u8().
@@ -199,7 +200,7 @@ std::string_view encode_state(const kernel& k, const oracle& o, const state_wind
   out.reserve(2 + 2 * std::size_t(w.pages) + 7 * ((w.pages + 7) / 8) + 1);
   out.u8((mm.uffd_ctx ? H_UFFD_CTX : 0u) | (mm.has_swap ? H_SWAP : 0u) |
          (mm.cleared_refs ? H_CLEARED : 0u) | (o.wp_tracking() ? H_WP_TRACKING : 0u) |
-         (table ? H_TABLE : 0u));
+         (table ? H_TABLE : 0u) | (mm.uffd_event_remap ? H_UFFD_REMAP : 0u));
   // The mutant and the droppable design (model/droppable.hpp): constant within a search, but
   // a decoded kernel must run under them too.
   static_assert(mutant_catalogue.size() < 64 && unsigned(droppable_design::dirty_skip) < 4);
@@ -315,6 +316,7 @@ void decode_state(std::string_view key, const state_window& w, kernel& k, oracle
   reader in{key};
   const unsigned h = in.u8();
   mm.uffd_ctx = h & H_UFFD_CTX;
+  mm.uffd_event_remap = h & H_UFFD_REMAP;
   mm.has_swap = h & H_SWAP;
   mm.cleared_refs = h & H_CLEARED;
   // The oracle keeps write-protect sets only from its first reset on; an empty reset arms it.

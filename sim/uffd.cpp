@@ -18,9 +18,21 @@ void kernel::uffd_wp_range(const vma_ref& vma, pfn_t start, pfn_t end) {
   }
 }
 
+void kernel::uffd_ctx_create(bool event_remap) {
+  // userfaultfd() + UFFDIO_API with UFFD_FEATURE_WP_ASYNC (forces WP_UNPOPULATED), once per
+  // process: the trace's context (with EVENT_REMAP if its uffd_wp says `remap`), or under the
+  // uffd-wp design its consumer's, which always asks for EVENT_REMAP: without it
+  // mremap_userfaultfd_prep unregisters the whole VMA holding the destination, a registered
+  // neighbour copy_vma merged it into included, and that VMA's stale uffd-wp bits then hide
+  // stores (docs/designs.md, kernel/tests/uffd-mremap-merge-drops-registration.sdt).
+  if (mm.uffd_ctx) return;
+  mm.uffd_ctx = true;
+  mm.uffd_event_remap = event_remap || pol_.emulates_soft_dirty_with_uffd_wp();
+}
+
 int kernel::uffd_register(pfn_t start, pfn_t end) {
   // UFFDIO_REGISTER, mode WP (the range is validated by the caller).
-  mm.uffd_ctx = true;  // UFFDIO_API with UFFD_FEATURE_WP_ASYNC (forces WP_UNPOPULATED)
+  uffd_ctx_create(false);
   auto vmas = mm.vmas_in(start, end);
   if (vmas.empty()) return -EINVAL;
   for (const vma_ref& v : vmas) {
@@ -59,8 +71,8 @@ void kernel::uffd_writeprotect(pfn_t start, pfn_t end, bool consumer_setup) {
   if (obs && pol_.emulates_soft_dirty_with_uffd_wp() && !consumer_setup) obs->sd_reset(start, end);
 }
 
-Result kernel::uffd_wp(std::uint64_t addr, std::uint64_t len) {
-  mm.uffd_ctx = true;
+Result kernel::uffd_wp(std::uint64_t addr, std::uint64_t len, bool event_remap) {
+  uffd_ctx_create(event_remap);
   // UFFDIO_REGISTER, mode WP: validate_range
   if (offset_in_page(addr) || offset_in_page(len) || !len) return err(EINVAL);
   if (addr < mmap_min_addr || addr >= TASK_SIZE || len > TASK_SIZE - addr) return err(EINVAL);
@@ -72,9 +84,10 @@ Result kernel::uffd_wp(std::uint64_t addr, std::uint64_t len) {
 
 void kernel::consumer_track_new(pfn_t start, pfn_t end, bool protect) {
   // The uffd-wp design's consumer registers every new mapping, and write-protects it when it
-  // is new memory. A moved range is only registered: write-protecting it would forget what
-  // was written before the move (move_page_tables dropped the uffd-wp bits, so its pages read
-  // written). A VMA the kernel refuses (VM_SPECIAL) stays untracked: its pages read written.
+  // is new memory. A moved range is only registered (a no-op for a registered source, which
+  // keeps its registration and uffd-wp bits under EVENT_REMAP): write-protecting it would
+  // forget what was written before the move. A VMA the kernel refuses (VM_SPECIAL) stays
+  // untracked: its pages read written.
   if (!pol_.emulates_soft_dirty_with_uffd_wp()) return;
   if (uffd_register(start, end)) return;
   if (protect) uffd_writeprotect(start, end, true);

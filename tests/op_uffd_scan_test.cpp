@@ -421,5 +421,56 @@ TEST(pagemap_scan, without_a_vector_max_pages_is_ignored) {
   s.expect_written(u, "0000");
 }
 
+// Page 0 written and protected, page 2 moved next to it (copy_vma merges it into page 0's
+// VMA), page 0 made read-only and writable again, then stored to: in a context with or without
+// UFFD_FEATURE_EVENT_REMAP (`uffd_wp ... remap`). Returns page 0's address.
+u64 move_next_to_a_registered_page_and_store(scenario& s, bool remap) {
+  const u64 g = s.guard(8), a = g + ps;
+  auto uffd_wp = [&](u64 addr, u64 pages) { return remap ? s.uffd_wp_remap(addr, pages) : s.uffd_wp(addr, pages); };
+  s.mmap(a, 1, "rw-");
+  uffd_wp(a, 1);
+  s.mmap(a + 2 * ps, 1, "rw-");
+  uffd_wp(a + 2 * ps, 1);
+  s.write(a);
+  uffd_wp(a, 3);
+  EXPECT_EQ(s.mremap_fixed(a + 2 * ps, 1, 1, a + ps), ok(a + ps));
+  s.expect_vmas(a, 2, 1);
+  s.expect_flags(a, remap ? VM_UFFD_WP : 0, remap ? 0 : VM_UFFD_WP);
+  s.mprotect(a, 1, "r--");
+  s.mprotect(a, 1, "rw-");
+  s.write(a);
+  return a;
+}
+
+TEST(uffd_wp, an_mremap_merging_into_a_registered_neighbour_unregisters_it_too) {
+  // kernel/tests/uffd-mremap-merge-drops-registration.sdt, which the real 6.12 kernel
+  // answers the same way: copy_vma merges the moved page into page 0's registered VMA, and
+  // mremap_userfaultfd_prep -> userfaultfd_reset_ctx (no EVENT_REMAP) then unregisters the
+  // whole merged VMA, page 0 included, which never moved. Page 0 keeps its uffd-wp bit;
+  // mprotect makes the PTE writable (can_change_pte_writable honours the bit only in a
+  // VM_UFFD_WP VMA) and the last store neither faults nor reads written. A consumer that
+  // resets with PM_SCAN_CHECK_WPASYNC learns of it (-EPERM); one that reads PAGE_IS_WRITTEN
+  // without it (or bit 55 under the uffd-wp design, before its consumer asked for
+  // EVENT_REMAP) misses the store. The oracle judges PAGE_IS_WRITTEN in registered VMAs only.
+  scenario s;
+  const u64 a = move_next_to_a_registered_page_and_store(s, false);
+  s.expect_uffd_wp(a, "1");
+  s.expect_written(a, "0");
+  EXPECT_EQ(s.scan(a, 1, "wp"), err(EPERM));
+}
+
+TEST(uffd_wp, with_event_remap_an_mremap_keeps_the_registration_and_the_bits) {
+  // The same steps with UFFD_FEATURE_EVENT_REMAP (kernel/tests/uffd-event-remap.sdt):
+  // mremap_userfaultfd_prep keeps the context, move_ptes keeps uffd-wp bits and markers (the
+  // moved page's marker reads swapped), so page 0 stays registered and its store is seen.
+  scenario s;
+  const u64 a = move_next_to_a_registered_page_and_store(s, true);
+  s.expect_swapped(a, "01");
+  s.expect_uffd_wp(a, "01");
+  s.expect_written(a, "10");
+  s.finish();
+  EXPECT_EQ(s.ghost.written.false_negatives, 0u);
+}
+
 }  // namespace
 }  // namespace sdmc::test

@@ -212,6 +212,10 @@ class scenario {
   Result uffd_wp(u64 addr, u64 pages, loc_t loc = loc_t::current()) {
     return op(line("uffd_wp {} {}p", addr, pages), loc);
   }
+  // The same, with the trace's context created with UFFD_FEATURE_EVENT_REMAP.
+  Result uffd_wp_remap(u64 addr, u64 pages, loc_t loc = loc_t::current()) {
+    return op(line("uffd_wp {} {}p remap", addr, pages), loc);
+  }
   // OPTS: "", "wp", "max=2", "vec=0", ...
   Result scan(u64 addr, u64 pages, std::string_view opts = "", loc_t loc = loc_t::current()) {
     return op(line("scan {} {}p {}", addr, pages, opts), loc);

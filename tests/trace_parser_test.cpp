@@ -126,6 +126,23 @@ TEST(TraceParser, MlockMunlockUffdWp) {
   EXPECT_EQ(op<Mlock>("mlock 0x1000 2p"), (Mlock{0x1000, 8192}));
   EXPECT_EQ(op<Munlock>("munlock 0x1000 2p"), (Munlock{0x1000, 8192}));
   EXPECT_EQ(op<UffdWp>("uffd_wp 0x1000 2p"), (UffdWp{0x1000, 8192}));
+  EXPECT_EQ(op<UffdWp>("uffd_wp 0x1000 2p remap"), (UffdWp{0x1000, 8192, true}));
+}
+
+TEST(TraceParser, UffdWpRemapIsOneKeywordAgreedOnByTheWholeTrace) {
+  EXPECT_EQ(op_error("uffd_wp 0 1 remap remap\n"), "2:19: duplicate keyword \"remap\"");
+  EXPECT_EQ(op_error("uffd_wp 0 1 events\n"), "2:13: expected remap or \"= RESULT\", got \"events\"");
+  // One context per trace, made by the first uffd_wp: the others cannot ask for other features.
+  EXPECT_EQ(op_error("uffd_wp 0 1 remap\nwrite 0\n  uffd_wp 0 1\n"),
+            "4:3: uffd_wp without remap, but the context was created with it on line 2 (every "
+            "uffd_wp of a trace agrees on remap)");
+  EXPECT_EQ(op_error("uffd_wp 0 1\nuffd_wp 0 1 remap\n"),
+            "3:1: uffd_wp with remap, but the context was created without it on line 2 (every "
+            "uffd_wp of a trace agrees on remap)");
+  Trace t = parse("sdtrace 1\nuffd_wp 0x1000 1p remap = 0\nuffd_wp 0x1000 2p remap\n", "t.sdt");
+  ASSERT_EQ(t.lines.size(), 2u);
+  EXPECT_EQ(write(t), "sdtrace 1\nuffd_wp 0x1000 1p remap = 0\nuffd_wp 0x1000 2p remap\n");
+  expect_round_trip(t);
 }
 
 TEST(TraceParser, WriteAndReadDefaultToOneByte) {

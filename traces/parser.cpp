@@ -187,7 +187,14 @@ class LineParser {
   void args(Write& w) { access(w.addr, w.len); }
   void args(Read& r) { access(r.addr, r.len); }
   void args(ClearRefs&) {}
-  void args(UffdWp& u) { range(u.addr, u.len); }
+  void args(UffdWp& u) {
+    range(u.addr, u.len);
+    while (more_keywords()) {
+      Token t = next();
+      if (t.text != "remap") expected(t, "remap or \"= RESULT\"");
+      flag(u.remap, t);
+    }
+  }
   void args(Scan& s) {
     range(s.addr, s.len);
     bool max_seen = false;
@@ -311,7 +318,23 @@ class LineParser {
 struct State {
   bool version = false;
   int kernel_line = 0, swap_line = 0, first_op_line = 0;
+  int first_uffd_line = 0;  // the uffd_wp that creates the context, and its features
+  bool uffd_remap = false;
 };
+
+// The trace has one userfaultfd context, created by its first uffd_wp: a later one asking for
+// other features would need a second context, which the format does not have.
+void uffd_features(LineParser& p, const UffdWp& u, int lineno, int col, State& st) {
+  if (!st.first_uffd_line) {
+    st.first_uffd_line = lineno;
+    st.uffd_remap = u.remap;
+  } else if (u.remap != st.uffd_remap) {
+    p.fail(col, std::string("uffd_wp ") + (u.remap ? "with" : "without") +
+                  " remap, but the context was created " + (st.uffd_remap ? "with" : "without") +
+                  " it on line " + std::to_string(st.first_uffd_line) +
+                  " (every uffd_wp of a trace agrees on remap)");
+  }
+}
 
 void header(LineParser& p, const Token& key, int lineno, State& st, Trace& t) {
   int& seen = key.text == "kernel" ? st.kernel_line : st.swap_line;
@@ -384,7 +407,9 @@ bool reader::read_lines(std::vector<Line>& out, std::size_t max) {
     if (st.version) {
       if (auto index = op_index(key.text)) {
         if (!st.first_op_line) st.first_op_line = lineno;
-        out.push_back(p.operation(*index));
+        Line line = p.operation(*index);
+        if (auto* u = std::get_if<UffdWp>(&line.op)) uffd_features(p, *u, lineno, key.col, st);
+        out.push_back(std::move(line));
         continue;
       }
     }

@@ -77,7 +77,13 @@ struct Munlock { std::uint64_t addr = 0, len = 0; bool operator==(const Munlock&
 struct Write { std::uint64_t addr = 0, len = 1; bool operator==(const Write&) const = default; };
 struct Read { std::uint64_t addr = 0, len = 1; bool operator==(const Read&) const = default; };
 struct ClearRefs { bool operator==(const ClearRefs&) const = default; };
-struct UffdWp { std::uint64_t addr = 0, len = 0; bool operator==(const UffdWp&) const = default; };
+// `uffd_wp ADDR LEN [remap]`: `remap` (sdmc's extension, traces/README.md) creates the trace's
+// userfaultfd context with UFFD_FEATURE_EVENT_REMAP too; every uffd_wp of a trace agrees on it.
+struct UffdWp {
+  std::uint64_t addr = 0, len = 0;
+  bool remap = false;
+  bool operator==(const UffdWp&) const = default;
+};
 struct Scan {
   std::uint64_t addr = 0, len = 0;
   bool wp = false;

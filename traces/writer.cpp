@@ -72,7 +72,10 @@ struct ArgWriter {
   void operator()(const Write& w) { access(w.addr, w.len); }
   void operator()(const Read& r) { access(r.addr, r.len); }
   void operator()(const ClearRefs&) {}
-  void operator()(const UffdWp& u) { range(u.addr, u.len); }
+  void operator()(const UffdWp& u) {
+    range(u.addr, u.len);
+    if (u.remap) add("remap");
+  }
   void operator()(const Scan& s) {
     range(s.addr, s.len);
     if (s.wp) add("wp");

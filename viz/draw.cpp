@@ -49,6 +49,7 @@ class recorder : public observer {
     fresh += prange(s, e);
     next_.grown_in_place(s, e);
   }
+  void moved_with_pte(pfn_t s, pfn_t e) override { next_.moved_with_pte(s, e); }
   void sd_reset(pfn_t s, pfn_t e) override { next_.sd_reset(s, e); }
   void zapped_kept(pfn_t s, pfn_t e) override { next_.zapped_kept(s, e); }
 

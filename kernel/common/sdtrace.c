@@ -592,8 +592,22 @@ int sdt_parse_line(struct sdt_parser *p, const char *line, int len, struct sdt_o
 			return -1;
 		if (sdt_num(p, &t, 1, 0, &op->addr) || sdt_num(p, &t, 2, 1, &op->len))
 			return -1;
-		if (t.n > 3)
-			return sdt_extra(p, &t, 3);
+		k = 3;
+		if (t.n > k && sdt_eq(t.s[k], t.len[k], "remap")) {
+			op->flags |= SDT_UFFD_REMAP;
+			k++;
+		}
+		if (t.n > k)
+			return sdt_extra(p, &t, k);
+		/* one context per trace, created by the first uffd_wp with its features */
+		if (!p->uffd_line) {
+			p->uffd_line = p->line;
+			p->uffd_remap = op->flags & SDT_UFFD_REMAP;
+		} else if ((op->flags & SDT_UFFD_REMAP) != p->uffd_remap) {
+			sdt_errf(p, t.col[0], "uffd_wp disagrees with the first uffd_wp of the trace on remap (every uffd_wp of a trace agrees on it)",
+				 NULL, NULL, 0);
+			return -1;
+		}
 		return 1;
 	}
 	if (sdt_eq(w, wl, "scan")) {

@@ -75,6 +75,7 @@ enum sdt_sharing { SDT_PRIVATE = 0, SDT_SHARED, SDT_DROPPABLE };
 
 /* reclaim flags */
 #define SDT_RECLAIM_RANGE 1
+#define SDT_UFFD_REMAP 1	/* uffd_wp ... remap: the context has UFFD_FEATURE_EVENT_REMAP */
 
 enum sdt_advice {
 	SDT_ADV_NORMAL = 0, SDT_ADV_RANDOM, SDT_ADV_SEQUENTIAL, SDT_ADV_WILLNEED,
@@ -122,6 +123,8 @@ struct sdt_parser {
 	int swap_on;
 	int have_brk;
 	sdt_u64 cur_brk;
+	int uffd_line;          /* the uffd_wp that creates the context, 0 before it */
+	int uffd_remap;         /* its SDT_UFFD_REMAP: every uffd_wp of a trace agrees */
 	char kernel[64];        /* "kernel RELEASE" header, "" if none */
 	/* error */
 	int err_line, err_col;

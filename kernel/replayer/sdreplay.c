@@ -13,6 +13,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -368,6 +370,25 @@ static const int madv[SDT_ADV_COUNT] = {
 	MADV_KEEPONFORK, MADV_DONTDUMP, MADV_DODUMP, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
 };
 
+/* With UFFD_FEATURE_EVENT_REMAP an mremap of a registered range blocks until its event is
+ * read (fs/userfaultfd.c:userfaultfd_event_wait_completion): this thread is that reader, as a
+ * non-cooperative consumer's would be. It dies with the trace's process. */
+static void *uffd_event_reader(void *arg)
+{
+	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+	struct uffd_msg msg;
+
+	(void)arg;
+	for (;;) {
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			break;
+		if (read(uffd, &msg, sizeof(msg)) < 0 && errno != EAGAIN && errno != EINTR)
+			break;
+	}
+	fprintf(stderr, "sdreplay: userfaultfd event reader stopped: %s\n", strerror(errno));
+	return NULL;
+}
+
 static int64_t op_uffd_wp(const struct sdt_op *op)
 {
 	struct uffdio_register reg = { .range = { op->addr, op->len }, .mode = UFFDIO_REGISTER_MODE_WP };
@@ -376,12 +397,24 @@ static int64_t op_uffd_wp(const struct sdt_op *op)
 	if (uffd < 0) {
 		struct uffdio_api api = { .api = UFFD_API,
 			.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED };
+		pthread_t reader;
 
+		if (op->flags & SDT_UFFD_REMAP)
+			api.features |= UFFD_FEATURE_EVENT_REMAP;
 		uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 		if (uffd < 0)
 			return -errno;
 		if (ioctl(uffd, UFFDIO_API, &api))
 			return -errno;
+		if (op->flags & SDT_UFFD_REMAP) {
+			int e = pthread_create(&reader, NULL, uffd_event_reader, NULL);
+
+			if (e) {
+				fprintf(stderr, "sdreplay: line %d: cannot start the userfaultfd event reader: %s\n",
+					op->line, strerror(e));
+				return -e;
+			}
+		}
 	}
 	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
 		return -errno;

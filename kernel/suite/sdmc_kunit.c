@@ -966,6 +966,10 @@ static void sdmc_replay(struct kunit *test)
 	}
 	if (p.swap_on && !skip)
 		skip = "swap on: the KUnit guest has no swap device (userspace observer only)";
+	/* an mremap of a registered range would wait for a reader of the REMAP event
+	 * (fs/userfaultfd.c:userfaultfd_event_wait_completion), and this suite has none */
+	if (p.uffd_remap && !skip)
+		skip = "uffd_wp remap: UFFD_FEATURE_EVENT_REMAP needs an event reader (userspace observer only)";
 	c->other_kernel = p.kernel[0] && strncmp(p.kernel, "6.12.", 5) && strcmp(p.kernel, "6.12");
 	/* union of ranges */
 	sort(c->ranges, c->nranges, sizeof(*c->ranges), sdmc_cmp_range, NULL);

@@ -78,6 +78,18 @@ unsigned rules::judge(const state& s) const {
     for (unsigned p = v.start; p < v.end && p < max_pages; ++p)
       mapped[p] = true, vma_bit[p] = dirty, registered[p] = wp;
   }
+  // mutant gap_uses_next_vma_flag (kernel::vma_soft_dirty_pages): an unmapped gap reads the
+  // VM_SOFTDIRTY of the next VMA above it, the gap below the window the first VMA's; then
+  // sim/invariants.cpp:check_gaps_read_clean fails.
+  if (opt_.bug == mutant::gap_uses_next_vma_flag && !uffd_design && s.nvma) {
+    // Pages below the window were never stored to nor mapped: with precision, false positives.
+    if (reports_dirty_[s.cleared][s.vma[0].flags])
+      out |= FAIL_INVARIANT | (opt_.precision ? FAIL_FALSE_POSITIVE : 0u);
+    for (unsigned i = s.nvma, p = opt_.pages; p-- > 0;) {
+      while (i > 0 && s.vma[i - 1].start > p) --i;  // s.vma[i] is the first VMA above p
+      if (!mapped[p]) vma_bit[p] = i < s.nvma && reports_dirty_[s.cleared][s.vma[i].flags];
+    }
+  }
   // kernel::scan_written: PAGE_IS_WRITTEN of a page of a VMA. Without a table: written only in
   // a uffd-wp VMA; pte_none: written (not under the mutant scan_zapped_pte_not_written); else
   // unless uffd-wp protected (a marker is).
@@ -91,6 +103,7 @@ unsigned rules::judge(const state& s) const {
     const std::uint8_t pte = s.pte[p];
     // check_ptes: no PTE outside a VMA or without a table (which also keeps gaps clean).
     if (pte && (!mapped[p] || !s.table)) out |= FAIL_INVARIANT;
+    if (!mapped[p] && vma_bit[p]) out |= FAIL_INVARIANT;  // check_gaps_read_clean (the mutant)
     const bool bit = uffd_design ? mapped[p] && written(p) : vma_bit[p] || (pte & PTE_SOFT_DIRTY);
     const bool data = ((pte & PTE_PRESENT) && (pte & PTE_ANON)) || (pte & PTE_SWAP);  // not the zero page
     const bool stored = s.stored >> p & 1, fresh = s.fresh >> p & 1;
@@ -120,6 +133,7 @@ void rules::to_model(const state& s, kernel& k, oracle& o) const {
   mm.droppable = opt_.droppable;
   mm.cleared_refs = s.cleared;
   mm.uffd_ctx = s.uffd_ctx;
+  mm.uffd_event_remap = s.uffd_ctx && pol_.emulates_soft_dirty_with_uffd_wp();  // uffd_ctx_create
   // The oracle keeps write-protect sets from its first reset on; an empty reset arms it.
   if (s.wp_tracking) o.wp_reset(base_, base_);
   if (s.table) mm.alloc_tables(base_, base_ + 1);

@@ -421,7 +421,10 @@ struct vm {
                   merge_path::mremap_move, [](std::uint8_t f) { return f; });
     // The window lies in one PTE table: one extent, never a whole table (move_normal_pmd).
     // Without UFFD_FEATURE_EVENT_REMAP a uffd-wp source loses its markers and uffd-wp bits.
-    const bool clear_uffd = v.flags & F_UFFD_WP;
+    // The explorer's uffd_wp never asks for it; the uffd-wp design's consumer always does
+    // (kernel::uffd_ctx_create).
+    const bool event_remap = r.pol_.emulates_soft_dirty_with_uffd_wp();
+    const bool clear_uffd = (v.flags & F_UFFD_WP) && !event_remap;
     if (s.table)
       for (unsigned p = 0; p < len; ++p) {
         std::uint8_t pte = s.pte[a + p];
@@ -444,8 +447,9 @@ struct vm {
     s.moved |= dst & std::uint8_t(~was_new);
     for (unsigned p = t; p < t + len; ++p)  // oracle::moved_with_pte: present or swap
       if (s.pte[p] & (PTE_PRESENT | PTE_SWAP)) s.moved_pte |= std::uint8_t(1u << p);
-    // mremap_userfaultfd_prep: the new VMA is unregistered (a private one's prot is unchanged).
-    if (const int n = find(int(t)); n >= 0) s.vma[n].flags &= std::uint8_t(~F_UFFD_WP);
+    // mremap_userfaultfd_prep: without EVENT_REMAP the new VMA is unregistered (a private
+    // one's prot is unchanged).
+    if (const int n = find(int(t)); n >= 0 && !event_remap) s.vma[n].flags &= std::uint8_t(~F_UFFD_WP);
     consumer_track_new(t, t + len, false);
     unmap(a, a + len);
   }
@@ -614,13 +618,11 @@ std::optional<std::string> rules::unsupported(const policy& pol, const explore_o
   if (pol.has_page_granular_state() || pol.merge_sets_page_prot())
     return "the design " + std::string(pol.name()) +
            " (it covers designs without per-page state beside the VMA: upstream-6.12, sticky, precise, uffd-wp)";
-  if (opt.bug != mutant::none && opt.bug != mutant::new_vma_not_soft_dirty &&
-      opt.bug != mutant::can_change_pte_writable_inverted && opt.bug != mutant::swap_loses_soft_dirty &&
-      opt.bug != mutant::pte_hole_ignores_vma && opt.bug != mutant::mremap_move_not_soft_dirty &&
-      opt.bug != mutant::scan_zapped_pte_not_written)
-    return "the mutant " + std::string(mutant_name(opt.bug)) +
-           " (it covers new-vma-not-soft-dirty, pte-hole-ignores-vma, can-change-pte-writable-inverted, "
-           "swap-loses-soft-dirty, mremap-move-not-soft-dirty and scan-zapped-pte-not-written)";
+  if (opt.bug != mutant::none && std::ranges::find(covered_mutants, opt.bug) == std::end(covered_mutants)) {
+    std::string covered;
+    for (mutant m : covered_mutants) covered += (covered.empty() ? "" : ", ") + std::string(mutant_name(m));
+    return "the mutant " + std::string(mutant_name(opt.bug)) + " (it covers " + covered + ")";
+  }
   if (opt.extra_check) return "an extra state check";
   for (const trace::Line& l : alphabet) {
     const bool ok = std::visit(
@@ -634,12 +636,14 @@ std::optional<std::string> rules::unsupported(const policy& pol, const explore_o
             return o.advice == trace::Advice::Dontneed || o.advice == trace::Advice::Pageout ||
                    o.advice == trace::Advice::Random || o.advice == trace::Advice::Normal;
           else if constexpr (std::is_same_v<T, trace::Reclaim>) return !o.addr && !o.len;
+          // The context's EVENT_REMAP is the design's (vm::move_vma), never the operation's.
+          else if constexpr (std::is_same_v<T, trace::UffdWp>) return !o.remap;
           else if constexpr (std::is_same_v<T, trace::Mremap>)
             return !o.dontunmap && (o.fixed ? o.maymove && o.old_len == o.new_len : !o.maymove);
           else
             return std::is_same_v<T, trace::Munmap> || std::is_same_v<T, trace::Write> ||
                    std::is_same_v<T, trace::Read> || std::is_same_v<T, trace::ClearRefs> ||
-                   std::is_same_v<T, trace::Fork> || std::is_same_v<T, trace::UffdWp>;
+                   std::is_same_v<T, trace::Fork>;
         },
         l.op);
     if (!ok)

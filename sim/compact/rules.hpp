@@ -11,11 +11,9 @@
 // moving, growing and shrinking, madvise dontneed, pageout, random and normal, write, read,
 // clear_refs, fork, uffd_wp, reclaim, with or without swap) under every design without
 // per-page state beside the VMA (upstream-6.12, sticky, precise with its re-merge at
-// clear_refs, uffd-wp with its consumer), and the six mutants of that ground
-// (new-vma-not-soft-dirty, pte-hole-ignores-vma, can-change-pte-writable-inverted,
-// swap-loses-soft-dirty, mremap-move-not-soft-dirty, scan-zapped-pte-not-written); no extra
-// check. rules::unsupported names what is not covered; the explorer then refuses the engine
-// rather than run something else.
+// clear_refs, uffd-wp with its consumer), and the mutants of that ground (covered_mutants); no
+// extra check. rules::unsupported names what is not covered; the explorer then refuses the
+// engine rather than run something else.
 #pragma once
 
 #include <array>
@@ -36,6 +34,14 @@
 namespace sdmc::compact {
 
 inline constexpr unsigned max_pages = 8;
+
+// The mutants of the catalogue whose bug lies on this ground.
+inline constexpr mutant covered_mutants[] = {
+    mutant::new_vma_not_soft_dirty,       mutant::pte_hole_ignores_vma,
+    mutant::can_change_pte_writable_inverted, mutant::swap_loses_soft_dirty,
+    mutant::mremap_move_not_soft_dirty,   mutant::scan_zapped_pte_not_written,
+    mutant::gap_uses_next_vma_flag,
+};
 
 // A PTE in one byte: what sim/'s rules can make of private anonymous memory (model/pte.hpp).
 enum pte_bit : std::uint8_t {

@@ -77,8 +77,9 @@ void layout::move(std::uint64_t old, std::uint64_t old_len, std::uint64_t to, st
   for (auto& [offset, s] : copied) {
     segment c = s;
     c.end = to + (s.end - old);
-    // mremap_userfaultfd_prep: without UFFD_FEATURE_EVENT_REMAP the moved VMA is unregistered.
-    c.registered = false;
+    // The recorder's context has UFFD_FEATURE_EVENT_REMAP (record/wp_tracker.hpp), so
+    // mm/mremap.c:mremap_userfaultfd_prep keeps the moved VMA registered and move_ptes keeps
+    // its uffd-wp bits and markers: the moved range is as tracked as its source was.
     c.stack = false;
     segs_.emplace(to + offset, c);
   }

@@ -1,5 +1,8 @@
 #include "record/wp_tracker.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,16 +17,60 @@ bool wp_tracker::open(int uffd, int pagemap_fd, std::string& error) {
   pagemap_ = pagemap_fd;
   uffdio_api api{};
   api.api = UFFD_API;
-  api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
+  api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_EVENT_REMAP;
   if (ioctl(uffd_, UFFDIO_API, &api) != 0) {
-    error = std::string("UFFDIO_API with UFFD_FEATURE_WP_ASYNC|UFFD_FEATURE_WP_UNPOPULATED: ") +
+    error = std::string("UFFDIO_API with UFFD_FEATURE_WP_ASYNC|UFFD_FEATURE_WP_UNPOPULATED|"
+                        "UFFD_FEATURE_EVENT_REMAP: ") +
             std::strerror(errno) + " (needs Linux 6.7 or later)";
     return false;
   }
+  // fs/userfaultfd.c:userfaultfd_poll answers EPOLLERR for a blocking descriptor.
+  const int fl = fcntl(uffd_, F_GETFL);
+  if (fl < 0 || fcntl(uffd_, F_SETFL, fl | O_NONBLOCK) != 0) {
+    error = std::string("O_NONBLOCK on the userfaultfd: ") + std::strerror(errno);
+    return false;
+  }
+  stop_ = eventfd(0, EFD_CLOEXEC);
+  if (stop_ < 0) {
+    error = std::string("eventfd for the userfaultfd reader: ") + std::strerror(errno);
+    return false;
+  }
+  reader_ = std::thread([this] { read_events(); });
   return true;
 }
 
+// Reads the context's messages until the destructor signals `stop_`: with only EVENT_REMAP
+// asked for (and async write-protect, which never faults to userspace), every message is a
+// UFFD_EVENT_REMAP, and reading it is what lets the tracee's mremap return
+// (fs/userfaultfd.c:userfaultfd_ctx_read -> userfaultfd_event_complete).
+void wp_tracker::read_events() {
+  for (;;) {
+    pollfd fds[2] = {{uffd_, POLLIN, 0}, {stop_, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents) return;
+    if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return;
+    if (!(fds[0].revents & POLLIN)) continue;
+    uffd_msg msg[16];
+    const ssize_t n = ::read(uffd_, msg, sizeof msg);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return;
+    }
+    for (ssize_t i = 0; i < n / static_cast<ssize_t>(sizeof msg[0]); ++i)
+      if (msg[i].event == UFFD_EVENT_REMAP) ++remaps_;
+  }
+}
+
 wp_tracker::~wp_tracker() {
+  if (reader_.joinable()) {
+    const std::uint64_t one = 1;
+    if (::write(stop_, &one, sizeof one) != sizeof one) reader_.detach();  // cannot happen
+    else reader_.join();
+  }
+  if (stop_ >= 0) ::close(stop_);
   if (uffd_ >= 0) ::close(uffd_);
   if (pagemap_ >= 0) ::close(pagemap_);
 }

@@ -8,8 +8,10 @@
 // current->mm); every ioctl below acts on ctx->mm, so the recorder can drive it from outside.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "record/layout.hpp"
@@ -25,7 +27,16 @@ class wp_tracker {
  public:
   wp_tracker() = default;
   // Takes ownership of both descriptors. Negotiates UFFD_FEATURE_WP_ASYNC |
-  // UFFD_FEATURE_WP_UNPOPULATED; on failure returns false and sets `error`.
+  // UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_EVENT_REMAP and starts the thread that reads the
+  // context's events; on failure returns false and sets `error`.
+  //
+  // EVENT_REMAP: without it mm/mremap.c:move_vma -> mremap_userfaultfd_prep ->
+  // userfaultfd_reset_ctx unregisters the whole VMA holding an mremap's destination, a tracked
+  // neighbour that copy_vma merged it into included, whose stores then went unrecorded
+  // (docs/designs.md, the uffd-wp design's finding). With it the registration and the moved
+  // uffd-wp bits stay (move_ptes), and the mremap waits in userfaultfd_event_wait_completion
+  // until its UFFD_EVENT_REMAP message is read: by the reader thread, since the recorder itself
+  // is waiting for the tracee.
   bool open(int uffd, int pagemap_fd, std::string& error);
   ~wp_tracker();
   wp_tracker(const wp_tracker&) = delete;
@@ -49,13 +60,19 @@ class wp_tracker {
   int scan(range r, std::uint64_t category, std::uint64_t report, std::vector<page_run>& out);
 
   bool active() const { return uffd_ >= 0; }
+  // UFFD_EVENT_REMAP messages read so far.
+  std::uint64_t remap_events() const { return remaps_.load(); }
 
  private:
   struct query {
     std::uint64_t flags = 0, category = 0, inverted = 0, anyof = 0, report = 0;
   };
   int pagemap_scan(range r, const query& q, std::vector<page_run>& out);
+  void read_events();
   int uffd_ = -1, pagemap_ = -1;
+  int stop_ = -1;  // eventfd: the reader thread's signal to end
+  std::thread reader_;
+  std::atomic<std::uint64_t> remaps_{0};
 };
 
 }  // namespace sdmc::record

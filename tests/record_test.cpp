@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 
 #include <filesystem>
+#include <set>
 
 #include "run_program.hpp"
 #include "traces/sdtrace.hpp"
@@ -149,6 +150,41 @@ TEST(Record, IntervalHarvestsSplitStoresWithoutMemoryCalls) {
   EXPECT_NE(std::find(a.begin(), second, "epoch"), second) << "no timer epoch between the stores";
   // Without the timer both stores wait for the exit harvest (page runs merge: one line).
   EXPECT_EQ(b, (std::vector<std::string>{"write 0x200000000000 2p", "epoch"}));
+}
+
+// The recorder's userfaultfd context asks for UFFD_FEATURE_EVENT_REMAP (record/wp_tracker.cpp):
+// without it, an mremap that merges into a tracked neighbour unregisters the neighbour, and its
+// later stores went unrecorded (a comment on every harvest said so).
+TEST(Record, StoresNextToAnMremapThatMergesAreRecorded) {
+  REQUIRE_RECORDER();
+  const std::string out = scratch("remap.sdt");
+  run_result r = record(out, {kProg, "remap"});
+  ASSERT_EQ(r.exit_code(), 0) << r.err;
+  const std::string text = sdmc::test::slurp(out);
+  // No harvest failed (PAGEMAP_SCAN's PM_SCAN_CHECK_WPASYNC refuses an unregistered range).
+  EXPECT_EQ(text.find("failed:"), std::string::npos) << text;
+  EXPECT_EQ(text.find("its stores are not recorded"), std::string::npos) << text;
+  std::vector<std::string> got = region_lines(sdmc::trace::parse(text, out), true);
+  while (!got.empty() && got.front() == "epoch") got.erase(got.begin());
+  const std::vector<std::string> calls = {
+      "mmap 0x200000000000 1p rw- private = 0x200000000000",
+      "mmap 0x220000000000 1p rw- private = 0x220000000000",
+      "mremap 0x220000000000 1p 1p maymove fixed 0x200000001000 = 0x200000001000",
+      "write 0x200000000000 1p",  // harvested before the mprotect of its page
+      "mprotect 0x200000000000 1p r-- = 0",
+      "mprotect 0x200000000000 1p rw- = 0",
+  };
+  ASSERT_GE(got.size(), calls.size()) << text;
+  EXPECT_EQ(std::vector<std::string>(got.begin(), got.begin() + std::ptrdiff_t(calls.size())), calls) << text;
+  // After them, the stores to both pages of the merged VMA (the neighbour's and the moved one).
+  std::set<std::uint64_t> written;
+  for (std::size_t i = calls.size(); i < got.size(); ++i) {
+    if (got[i].rfind("write ", 0) != 0) continue;
+    const auto t = sdmc::trace::parse("sdtrace 1\n" + got[i] + "\n", "line");
+    const auto& w = std::get<sdmc::trace::Write>(t.lines.at(0).op);
+    for (std::uint64_t a = w.addr; a < w.addr + w.len; a += 4096) written.insert(a);
+  }
+  EXPECT_EQ(written, (std::set<std::uint64_t>{0x200000000000, 0x200000001000})) << text;
 }
 
 TEST(Record, ExecEndsTheRecordingAndTheNewProgramRunsOn) {

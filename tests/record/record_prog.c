@@ -6,6 +6,8 @@
  *   record_prog exec       a store, then execs itself as "after-exec" (which maps 0x220000000000
  *                          and exits 5): the recording must end at the execve
  *   record_prog signal     a store, then raise(SIGTERM)
+ *   record_prog remap      an mremap whose destination merges into a written, write-tracked
+ *                          neighbour, then stores to both; exits 0
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -77,10 +79,25 @@ static int interval(void) {
   return 0;
 }
 
+/* mm/mremap.c:move_vma -> copy_vma merges the moved, never-faulted VMA (no anon_vma) into
+ * the written one below it; without UFFD_FEATURE_EVENT_REMAP, mremap_userfaultfd_prep would
+ * then unregister the merged VMA, the neighbour's untouched part included. */
+static int remap(void) {
+  char *a = map_at(A, 1);
+  a[0] = 1;
+  char *c = map_at(C, 1);
+  if (mremap(c, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, A + PAGE) != A + PAGE) return 110;
+  if (mprotect(a, PAGE, PROT_READ) || mprotect(a, PAGE, PROT_READ | PROT_WRITE)) return 111;
+  a[0] = 2;
+  a[PAGE] = 2;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) return 99;
   if (!strcmp(argv[1], "basic")) return basic();
   if (!strcmp(argv[1], "interval")) return interval();
+  if (!strcmp(argv[1], "remap")) return remap();
   if (!strcmp(argv[1], "exec")) {
     map_at(A, 1)[0] = 1;
     execl("/proc/self/exe", argv[0], "after-exec", (char *)NULL);

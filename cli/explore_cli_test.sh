@@ -58,7 +58,8 @@ grep -q ", compact engine (auto)$" "$out/auto.log" || fail "auto did not pick th
   || fail "the default alphabet under auto exited $?"
 grep -q ", model engine (auto: the compact engine does not cover the operation \`mmap 0x100000000 1p rw- shared fixed\`" \
   "$out/auto2.log" || fail "auto does not name why it kept the model engine: $(head -1 "$out/auto2.log")"
-expect_2 "does not cover the design granular" explore --policy granular --engine compact --ops $anon --depth 1
+expect_2 "does not cover the mutant no-writenotify-after-clear" \
+  explore --policy granular --mutant no-writenotify-after-clear --engine compact --ops $anon --depth 1
 expect_2 "does not cover the operation \`mmap 0x100000000 1p rw- shared fixed\`" \
   explore --policy sticky --engine compact --depth 1
 expect_2 "unknown --engine 'fast'" explore --engine fast --depth 1

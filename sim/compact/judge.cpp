@@ -43,6 +43,7 @@ std::string describe(const state& s) {
   o += fmt::format("; table {} cleared {} uffd {}; stored {:02x} new {:02x} moved {:02x} moved_pte {:02x}",
                    s.table, s.cleared, s.uffd_ctx, s.stored, s.fresh, s.moved, s.moved_pte);
   if (s.wp_tracking) o += fmt::format(" stored_wp {:02x} new_wp {:02x}", s.stored_wp, s.new_wp);
+  if (s.nsd_covered) o += fmt::format("; non_sd_reg covered {:02x} starts {:02x}", s.nsd_covered, s.nsd_start);
   return o;
 }
 
@@ -64,6 +65,10 @@ unsigned rules::judge(const state& s) const {
   // design, whose bit 55 is PAGE_IS_WRITTEN), whether a VMA maps it and whether that VMA is
   // registered for uffd-wp.
   const bool uffd_design = pol_.emulates_soft_dirty_with_uffd_wp();
+  // policy::vma_reports_dirty for page p of v (granular: p not covered by a node).
+  auto reports_dirty = [&](const cvma& v, unsigned p) {
+    return granular_ ? !(s.nsd_covered >> p & 1) : reports_dirty_[s.cleared][v.flags];
+  };
   bool mapped[max_pages] = {}, vma_bit[max_pages] = {}, registered[max_pages] = {};
   unsigned prev_end = 0;
   for (unsigned i = 0; i < s.nvma; ++i) {
@@ -72,22 +77,21 @@ unsigned rules::judge(const state& s) const {
     if (v.start >= v.end || v.start < prev_end) out |= FAIL_INVARIANT;
     prev_end = v.end;
     // mutant pte_hole_ignores_vma: a range without a page table read clean whatever the VMA.
-    const bool dirty = !uffd_design && reports_dirty_[s.cleared][v.flags] &&
-                       (s.table || opt_.bug != mutant::pte_hole_ignores_vma);
+    const bool hole_clean = !s.table && opt_.bug == mutant::pte_hole_ignores_vma;
     const bool wp = v.flags & F_UFFD_WP;
     for (unsigned p = v.start; p < v.end && p < max_pages; ++p)
-      mapped[p] = true, vma_bit[p] = dirty, registered[p] = wp;
+      mapped[p] = true, vma_bit[p] = !uffd_design && !hole_clean && reports_dirty(v, p), registered[p] = wp;
   }
   // mutant gap_uses_next_vma_flag (kernel::vma_soft_dirty_pages): an unmapped gap reads the
   // VM_SOFTDIRTY of the next VMA above it, the gap below the window the first VMA's; then
   // sim/invariants.cpp:check_gaps_read_clean fails.
   if (opt_.bug == mutant::gap_uses_next_vma_flag && !uffd_design && s.nvma) {
     // Pages below the window were never stored to nor mapped: with precision, false positives.
-    if (reports_dirty_[s.cleared][s.vma[0].flags])
+    if (reports_dirty(s.vma[0], s.vma[0].start))
       out |= FAIL_INVARIANT | (opt_.precision ? FAIL_FALSE_POSITIVE : 0u);
     for (unsigned i = s.nvma, p = opt_.pages; p-- > 0;) {
       while (i > 0 && s.vma[i - 1].start > p) --i;  // s.vma[i] is the first VMA above p
-      if (!mapped[p]) vma_bit[p] = i < s.nvma && reports_dirty_[s.cleared][s.vma[i].flags];
+      if (!mapped[p]) vma_bit[p] = i < s.nvma && reports_dirty(s.vma[i], s.vma[i].start);
     }
   }
   // kernel::scan_written: PAGE_IS_WRITTEN of a page of a VMA. Without a table: written only in
@@ -147,6 +151,16 @@ void rules::to_model(const state& s, kernel& k, oracle& o) const {
     v.vma_id = mm.new_vma_id();
     max_anon = std::max<unsigned>(max_anon, c.anon);
     mm.insert_vma(base_ + c.start, base_ + c.end, v);
+    // The VMA's non_sd_reg list: its covered runs, split at node starts.
+    std::vector<non_sd_reg> nodes;
+    for (unsigned p = c.start; p < c.end; ++p) {
+      if (!(s.nsd_covered >> p & 1)) continue;
+      if (nodes.empty() || nodes.back().end != base_ + p || (s.nsd_start >> p & 1))
+        nodes.push_back(non_sd_reg{base_ + p, base_ + p + 1});
+      else
+        ++nodes.back().end;
+    }
+    if (!nodes.empty()) mm.non_sd_regs[v.vma_id] = std::move(nodes);
   }
   while (mm.new_anon_vma() < max_anon) {}
   for (unsigned p = 0; p < opt_.pages; ++p) {

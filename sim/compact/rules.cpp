@@ -14,6 +14,38 @@ namespace sdmc::compact {
 namespace {
 constexpr vm_flags_t VM_MAY_ALL = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
 constexpr std::uint8_t mask(unsigned s, unsigned e) { return std::uint8_t(((1u << e) - 1) & ~((1u << s) - 1)); }
+
+// Is the design's per-page state granular's non_sd_reg lists, which vm::nsd_* restate? Asked
+// of the policy: clear_vma gives a VMA one node covering it, and a covered page is tracked and
+// reads clean.
+bool non_sd_reg_design(const policy& pol) {
+  if (!pol.has_page_granular_state()) return false;
+  mm_struct mm;
+  vma_value v;
+  v.vm_flags = vm_flags_of(F_READ | F_WRITE);
+  v.vma_id = mm.new_vma_id();
+  const pfn_t a = 16, b = 20;
+  if (!pol.clear_vma(mm, v, a, b) || pol.non_sd_reg_nodes(mm) != 1) return false;
+  const vma_ref ref{a, b, v};
+  return pol.tracking_enabled(mm, ref, a + 1) && !pol.vma_reports_dirty(mm, ref, a + 1) &&
+         !pol.tracking_enabled(mm, ref, b);
+}
+
+// Does the design join the touching nodes of one list (granular-coalesce)? Two touching VMAs,
+// each cleared (one node each), merged.
+bool coalesces(const policy& pol) {
+  mm_struct mm;
+  vma_value x;
+  x.vm_flags = vm_flags_of(F_READ | F_WRITE);
+  x.vma_id = mm.new_vma_id();
+  vma_value y = x;
+  y.vma_id = mm.new_vma_id();
+  pol.clear_vma(mm, x, 16, 18);
+  pol.clear_vma(mm, y, 18, 20);
+  const std::uint32_t absorbed[] = {y.vma_id};
+  pol.on_merge(mm, vma_ref{16, 20, x}, absorbed);
+  return pol.non_sd_reg_nodes(mm) == 1;
+}
 }  // namespace
 
 vm_flags_t vm_flags_of(std::uint8_t b) {
@@ -87,12 +119,15 @@ struct vm {
     if (s.vma[i].start < a) {
       keep[n] = s.vma[i];
       keep[n++].end = std::uint8_t(a);
+      nsd_split(a);
     }
     if (s.vma[j - 1].end > b) {
       keep[n] = s.vma[j - 1];
       keep[n++].start = std::uint8_t(b);
+      nsd_split(b);
     }
     splice(i, j, keep, n);
+    nsd_forget(a, b);
     for (unsigned p = a; p < b; ++p) s.pte[p] = 0;
     if (s.nvma == 0) s.table = 0;
     forget(a, b);
@@ -111,6 +146,42 @@ struct vm {
     const std::uint8_t keep = std::uint8_t(~mask(a, b));
     s.stored &= keep, s.fresh &= keep, s.moved &= keep, s.moved_pte &= keep;
   }
+  // --- the granular designs' non_sd_reg lists (model/policies/granular.cpp) on the bitmaps ---
+  bool covered(unsigned p) const { return p < max_pages && (s.nsd_covered >> p & 1); }
+  bool node_starts(unsigned p) const { return p < max_pages && (s.nsd_start >> p & 1); }
+  // policy::tracking_enabled for page p of VMA v: a covered page under a granular design.
+  bool tracking(const cvma& v, unsigned p) const {
+    return r.granular_ ? covered(p) : r.tracking_[s.cleared][v.flags];
+  }
+  // granular::on_split at `at`, strictly inside a VMA: the node straddling it is cut in two;
+  // under the mutant granular_split_drops_node it is lost whole.
+  void nsd_split(unsigned at) {
+    if (!r.granular_ || !covered(at) || !covered(at - 1) || node_starts(at)) return;
+    if (r.opt_.bug == mutant::granular_split_drops_node) {
+      unsigned ns = at - 1, ne = at;
+      while (ns > 0 && !node_starts(ns)) --ns;
+      while (covered(ne) && !node_starts(ne)) ++ne;
+      nsd_forget(ns, ne);
+      return;
+    }
+    s.nsd_start |= std::uint8_t(1u << at);
+  }
+  // granular::on_merge for a VMA a merge shrank to one side of `at`: what lies outside the
+  // merged range stays its own (a straddling node is cut, never dropped: no split happened).
+  void nsd_cut(unsigned at) {
+    if (covered(at)) s.nsd_start |= std::uint8_t(1u << at);
+  }
+  // granular::store: a coalescing design joins the touching nodes of one list; `at` is a
+  // boundary between two former lists, now inside one VMA.
+  void nsd_join(unsigned at) {
+    if (r.coalesce_ && covered(at) && covered(at - 1)) s.nsd_start &= std::uint8_t(~(1u << at));
+  }
+  // granular::on_unmap (the removed VMAs' lists go with them).
+  void nsd_forget(unsigned a, unsigned b) {
+    const std::uint8_t keep = std::uint8_t(~mask(a, b));
+    s.nsd_covered &= keep, s.nsd_start &= keep;
+  }
+
   // oracle::cleared_refs: soft-dirty's ghost sets start over.
   void cleared_refs() { s.stored = s.fresh = s.moved = s.moved_pte = 0; }
   // oracle::stored and oracle::mapped_new (the write-protect sets from the first reset on).
@@ -207,6 +278,14 @@ struct vm {
     // vma (the other side of [a,b)) stays beside it.
     cvma put[2] = {res};
     int n = 1, at = i - ml;
+    // granular::on_merge: the lists are concatenated (joined where they touch, if coalescing),
+    // a shrunk vma keeps what lies outside the merged range.
+    if (r.granular_) {
+      if (ml && !right_side) nsd_cut(b);
+      if (mr && !ml && !left_side) nsd_cut(a);
+      if (ml) nsd_join(a);
+      if (mr) nsd_join(b);
+    }
     if (ml && !right_side) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags, v.pgoff};
     if (mr && !ml && !left_side) {
       put[1] = res;
@@ -259,11 +338,11 @@ struct vm {
   void munmap(unsigned a, unsigned b) { unmap(a, b); }
 
   // kernel::can_change_pte_writable for a private VMA.
-  bool can_change_pte_writable(const cvma& v, std::uint8_t pte) const {
+  bool can_change_pte_writable(const cvma& v, unsigned p, std::uint8_t pte) const {
     if (!(v.flags & F_WRITE)) return false;
     // mutant can_change_pte_writable_inverted: the test fired when tracking was off.
-    const bool tracking = r.tracking_[s.cleared][v.flags] != (r.opt_.bug == mutant::can_change_pte_writable_inverted);
-    if (tracking && !(pte & PTE_SOFT_DIRTY)) return false;
+    const bool on = tracking(v, p) != (r.opt_.bug == mutant::can_change_pte_writable_inverted);
+    if (on && !(pte & PTE_SOFT_DIRTY)) return false;
     if ((v.flags & F_UFFD_WP) && (pte & PTE_UFFD_WP)) return false;  // so does uffd-wp
     return (pte & PTE_ANON) && (pte & PTE_EXCLUSIVE);
   }
@@ -282,10 +361,10 @@ struct vm {
     const cvma v = s.vma[i];
     cvma put[3];
     int n = 0;
-    if (v.start < a) put[n++] = cvma{v.start, std::uint8_t(a), v.anon, v.flags, v.pgoff};
+    if (v.start < a) put[n++] = cvma{v.start, std::uint8_t(a), v.anon, v.flags, v.pgoff}, nsd_split(a);
     const int at = i + n;
     put[n++] = cvma{std::uint8_t(a), std::uint8_t(b), v.anon, v.flags, v.pgoff};
-    if (v.end > b) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags, v.pgoff};
+    if (v.end > b) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags, v.pgoff}, nsd_split(b);
     splice(i, i + 1, put, n);
     return at;
   }
@@ -319,7 +398,7 @@ struct vm {
         std::uint8_t& pte = s.pte[p];
         if (!(pte & PTE_PRESENT)) continue;
         pte &= std::uint8_t(~PTE_WRITE);
-        if ((res.flags & F_WRITE) && can_change_pte_writable(res, pte)) pte |= PTE_WRITE;
+        if ((res.flags & F_WRITE) && can_change_pte_writable(res, p, pte)) pte |= PTE_WRITE;
       }
       tmp = res.end;
       nstart = tmp;
@@ -345,7 +424,7 @@ struct vm {
             // fault is needed.
             const bool sd = pte & PTE_SOFT_DIRTY, uffd = pte & PTE_UFFD_WP;
             const bool w = (pte & PTE_EXCLUSIVE) && (flags & F_WRITE) && !uffd &&
-                           !(r.tracking_[s.cleared][flags] && !sd);
+                           !(tracking(s.vma[i], q) && !sd);
             pte = std::uint8_t(PTE_PRESENT | PTE_ANON | (pte & (PTE_EXCLUSIVE | PTE_UFFD_WP)) |
                                (w ? PTE_WRITE : 0) |
                                (sd && r.opt_.bug != mutant::swap_loses_soft_dirty ? PTE_SOFT_DIRTY : 0));
@@ -419,6 +498,7 @@ struct vm {
     const int pgoff = v.anon ? int(a) + v.pgoff : int(t);  // pgoff_at(a), or new_addr
     map_new_range(after(t), t, t + len, cvma{0, 0, v.anon, v.flags, std::int8_t(pgoff - int(t))},
                   merge_path::mremap_move, [](std::uint8_t f) { return f; });
+    nsd_move(a, len, t);
     // The window lies in one PTE table: one extent, never a whole table (move_normal_pmd).
     // Without UFFD_FEATURE_EVENT_REMAP a uffd-wp source loses its markers and uffd-wp bits.
     // The explorer's uffd_wp never asks for it; the uffd-wp design's consumer always does
@@ -452,6 +532,20 @@ struct vm {
     if (const int n = find(int(t)); n >= 0 && !event_remap) s.vma[n].flags &= std::uint8_t(~F_UFFD_WP);
     consumer_track_new(t, t + len, false);
     unmap(a, a + len);
+  }
+
+  // granular::on_move: the nodes of [a, a+len) follow it to t (cut at its ends), into the list
+  // of the VMA that holds t now; the source's own go with its munmap.
+  void nsd_move(unsigned a, unsigned len, unsigned t) {
+    if (!r.granular_) return;
+    const std::uint8_t src = mask(a, a + len);
+    const std::uint8_t cov = std::uint8_t(((s.nsd_covered & src) >> a) << t);
+    std::uint8_t start = std::uint8_t(((s.nsd_start & src) >> a) << t);
+    if (cov & (1u << t)) start |= std::uint8_t(1u << t);
+    s.nsd_covered |= cov, s.nsd_start |= start;
+    const cvma& holder = s.vma[find(int(t))];
+    if (holder.start < t) nsd_join(t);
+    if (holder.end > t + len) nsd_join(t + len);
   }
 
   // kernel::sys_mremap, MREMAP_MAYMOVE|MREMAP_FIXED to t, the same length.
@@ -574,6 +668,11 @@ struct vm {
       return;
     }
     for (int i = 0; i < s.nvma; ++i) s.vma[i].flags = r.cleared_[s.cleared][s.vma[i].flags];
+    if (r.granular_) {  // granular::clear_vma: one node covering each VMA
+      s.nsd_covered = s.nsd_start = 0;
+      for (int i = 0; i < s.nvma; ++i)
+        s.nsd_covered |= mask(s.vma[i].start, s.vma[i].end), s.nsd_start |= std::uint8_t(1u << s.vma[i].start);
+    }
     for (std::uint8_t& pte : s.pte) {
       if (pte & PTE_PRESENT) pte &= std::uint8_t(~PTE_WRITE);
       pte &= std::uint8_t(~PTE_SOFT_DIRTY);  // swap entries too
@@ -615,9 +714,10 @@ std::optional<std::string> rules::unsupported(const policy& pol, const explore_o
   if (opt.pages > max_pages)
     return "a window of " + std::to_string(opt.pages) + " pages (it holds at most " +
            std::to_string(max_pages) + ")";
-  if (pol.has_page_granular_state() || pol.merge_sets_page_prot())
+  if ((pol.has_page_granular_state() || pol.merge_sets_page_prot()) && !non_sd_reg_design(pol))
     return "the design " + std::string(pol.name()) +
-           " (it covers designs without per-page state beside the VMA: upstream-6.12, sticky, precise, uffd-wp)";
+           " (it covers designs without per-page state beside the VMA, upstream-6.12, sticky, precise and "
+           "uffd-wp, and the non_sd_reg designs granular and granular-coalesce)";
   if (opt.bug != mutant::none && std::ranges::find(covered_mutants, opt.bug) == std::end(covered_mutants)) {
     std::string covered;
     for (mutant m : covered_mutants) covered += (covered.empty() ? "" : ", ") + std::string(mutant_name(m));
@@ -658,6 +758,8 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
     : pol_(pol), opt_(opt), base_(addr_to_pfn(opt.base)) {
   if (auto why = unsupported(pol, opt, alphabet))
     throw std::invalid_argument("--engine compact does not cover " + *why);
+  granular_ = non_sd_reg_design(pol);
+  coalesce_ = granular_ && coalesces(pol);
   auto page = [&](std::uint64_t addr) { return std::uint8_t(addr_to_pfn(addr) - base_); };
   auto pages = [&](std::uint64_t addr, std::uint64_t len) {
     return std::pair{page(addr), page(addr + len)};

@@ -9,10 +9,11 @@
 //
 // Covered: private anonymous memory (mmap_anon, munmap, mprotect to rw-, r-- and ---, mremap
 // moving, growing and shrinking, madvise dontneed, pageout, random and normal, write, read,
-// clear_refs, fork, uffd_wp, reclaim, with or without swap) under every design without
+// clear_refs, fork, uffd_wp, reclaim, with or without swap) under every design: those without
 // per-page state beside the VMA (upstream-6.12, sticky, precise with its re-merge at
-// clear_refs, uffd-wp with its consumer), and the mutants of that ground (covered_mutants); no
-// extra check. rules::unsupported names what is not covered; the explorer then refuses the
+// clear_refs, uffd-wp with its consumer) and the granular non_sd_reg designs (granular,
+// granular-coalesce: their lists as two bitmaps, the list rules of model/policies/granular.cpp
+// restated on them), and the mutants of that ground (covered_mutants); no extra check. rules::unsupported names what is not covered; the explorer then refuses the
 // engine rather than run something else.
 #pragma once
 
@@ -40,7 +41,7 @@ inline constexpr mutant covered_mutants[] = {
     mutant::new_vma_not_soft_dirty,       mutant::pte_hole_ignores_vma,
     mutant::can_change_pte_writable_inverted, mutant::swap_loses_soft_dirty,
     mutant::mremap_move_not_soft_dirty,   mutant::scan_zapped_pte_not_written,
-    mutant::gap_uses_next_vma_flag,
+    mutant::gap_uses_next_vma_flag,       mutant::granular_split_drops_node,
 };
 
 // A PTE in one byte: what sim/'s rules can make of private anonymous memory (model/pte.hpp).
@@ -87,7 +88,12 @@ struct state {
   std::uint8_t wp_tracking = 0;  // the oracle: a write-protect reset has happened
   std::uint8_t stored_wp = 0;    // ... pages stored to since their write-protect reset
   std::uint8_t new_wp = 0;       // ... newly mapped since then
-  std::uint8_t pad[5]{};
+  // The granular designs' non_sd_reg lists (mm.non_sd_regs): the pages a node covers, and the
+  // first page of each node. Nodes are disjoint and lie inside their VMA, so the two bitmaps
+  // and the VMAs give back every list exactly (adjacent nodes stay two: a start between them).
+  std::uint8_t nsd_covered = 0;
+  std::uint8_t nsd_start = 0;
+  std::uint8_t pad[3]{};
   // Byte equality (one 64-byte compare): equal states are equal bytes.
   bool operator==(const state& o) const { return std::memcmp(this, &o, sizeof o) == 0; }
 };
@@ -159,6 +165,10 @@ class rules {
   std::array<std::array<bool, flag_values * flag_values>, 2> mergeable_{};  // [existing * flag_values + proposed]
   per_flags<std::uint8_t> proposed_{}, marked_{}, cleared_{};  // cleared_: as it was if clear_vma refuses
   per_flags<bool> tracking_{}, reports_dirty_{};
+  // A granular (non_sd_reg) design: tracking and bit 55 follow node coverage per page, and the
+  // lists follow splits, merges, moves and clear_refs (vm::nsd_*); coalescing: whether the
+  // design joins touching nodes of one list (granular-coalesce), as asked of the policy.
+  bool granular_ = false, coalesce_ = false;
   // merged_flags, memoized as the search meets each combination: a direct-mapped cache small
   // enough for L1 (a search meets few combinations), key + 1 so that 0 is an empty slot.
   struct merged_memo {

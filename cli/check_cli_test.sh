@@ -50,7 +50,7 @@ rc=$?
 [ "$rc" = 1 ] || fail "check with a mutant exited $rc, not 1"
 grep -q "^ERROR under sticky: invariant (" "$out/mut.log" || fail "no invariant error: $(head -5 "$out/mut.log")"
 # ... a mutant the compact engine does not cover: '-' in the deep column, and why.
-grep -Eq "^sticky +.* - +-  ERROR" "$out/mut.log" || fail "sticky's deep column is not '-': $(grep "^sticky " "$out/mut.log")"
+grep -Eq "^sticky +.* - +- +[0-9]+ cases: ERRORS" "$out/mut.log" || fail "sticky's deep column is not '-': $(grep "^sticky " "$out/mut.log")"
 grep -q "deep: *sticky *not covered by the compact engine: the mutant no-writenotify-after-clear" "$out/mut.log" \
   || fail "the refusal for the mutant is not named"
 grep -q "^  after operation [0-9]* .*: write tracking: " "$out/mut.log" || fail "the error does not name write tracking: $(head -5 "$out/mut.log")"
@@ -69,14 +69,14 @@ grep -q "INVARIANT .*write tracking" "$out/mreplay.log" || fail "replay does not
 
 # Precision is checked for the designs that promise it: the granular split that drops the
 # straddling node makes a clean page read dirty.
-"$sdmc" check --policy granular --mutant granular-split-drops-node --cases 200 --explore-depth 0 \
+"$sdmc" check --policy granular --mutant granular-split-drops-node --cases 200 --explore-depth 0 --deep-depth 4 \
   --out "$out/prec" > "$out/prec.log" 2>&1
 rc=$?
 [ "$rc" = 1 ] || fail "check with granular-split-drops-node exited $rc, not 1"
 grep -q "^ERROR under granular: false positive (" "$out/prec.log" || fail "no precision error: $(head -5 "$out/prec.log")"
 
 # --json: one object per design.
-"$sdmc" check --policy sticky --policy granular --cases 5 --explore-depth 2 --json --out "$out/json" \
+"$sdmc" check --policy sticky --policy granular --cases 5 --explore-depth 2 --deep-depth 3 --json --out "$out/json" \
   > "$out/json.log" 2>/dev/null || fail "check --json exited non-zero"
 [ "$(grep -c '"policy":' "$out/json.log")" = 2 ] || fail "check --json does not list two designs: $(cat "$out/json.log")"
 grep -q '"explored_states": [1-9]' "$out/json.log" || fail "check --json has no explored states"

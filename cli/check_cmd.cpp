@@ -290,7 +290,7 @@ int run(const check_args& a) {
   fmt::print("(pages, summed over the cases: false negatives, lost new mappings and false "
              "positives of pagemap bit 55 against the ghost; k-gaps are kernel-mandated, see "
              "sim/oracle.hpp. time s: the campaign's replays; explore s: the explorer's CPU time; deep: "
-             "the compact engine's deeper search, - where it does not cover the design. meta B = VMAs x sizeof(struct vm_area_struct) ({}, Debian amd64 6.12) + "
+             "the compact engine's deeper search, - where it does not cover the design or mutant. meta B = VMAs x sizeof(struct vm_area_struct) ({}, Debian amd64 6.12) + "
              "the design's own. lost-new under uffd-wp is by design: write-protect has no "
              "per-mapping signal.)\n",
              kernel_layout::vm_area_struct);

@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 jobs=$(nproc)
+# Disk first: a CI run once failed with its disk full while compiling. The three builds and the
+# kernel cache (~/.cache/sdmc) take about 5 GB together: say what is free, and warn early.
+free_mb=$(df -Pm . | awk 'NR == 2 {print $4}')
+echo "test.sh: ${free_mb} MB free on $(df -P . | awk 'NR == 2 {print $6}')"
+if ((free_mb < 8000)); then
+  echo "test.sh: warning: less than 8 GB free; the builds and the kernel cache may not fit" >&2
+fi
 passed=0
 failed=0
 

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -35,7 +37,13 @@ bool wp_tracker::open(int uffd, int pagemap_fd, std::string& error) {
     error = std::string("eventfd for the userfaultfd reader: ") + std::strerror(errno);
     return false;
   }
+  // The thread takes no signal: the recorder reads SIGCHLD and the rest from a signalfd, which
+  // sees only signals that no thread with them unblocked has taken.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
   reader_ = std::thread([this] { read_events(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return true;
 }
 

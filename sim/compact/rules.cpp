@@ -361,10 +361,16 @@ struct vm {
     const cvma v = s.vma[i];
     cvma put[3];
     int n = 0;
-    if (v.start < a) put[n++] = cvma{v.start, std::uint8_t(a), v.anon, v.flags, v.pgoff}, nsd_split(a);
+    if (v.start < a) {
+      put[n++] = cvma{v.start, std::uint8_t(a), v.anon, v.flags, v.pgoff};
+      nsd_split(a);
+    }
     const int at = i + n;
     put[n++] = cvma{std::uint8_t(a), std::uint8_t(b), v.anon, v.flags, v.pgoff};
-    if (v.end > b) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags, v.pgoff}, nsd_split(b);
+    if (v.end > b) {
+      put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags, v.pgoff};
+      nsd_split(b);
+    }
     splice(i, i + 1, put, n);
     return at;
   }
@@ -670,8 +676,10 @@ struct vm {
     for (int i = 0; i < s.nvma; ++i) s.vma[i].flags = r.cleared_[s.cleared][s.vma[i].flags];
     if (r.granular_) {  // granular::clear_vma: one node covering each VMA
       s.nsd_covered = s.nsd_start = 0;
-      for (int i = 0; i < s.nvma; ++i)
-        s.nsd_covered |= mask(s.vma[i].start, s.vma[i].end), s.nsd_start |= std::uint8_t(1u << s.vma[i].start);
+      for (int i = 0; i < s.nvma; ++i) {
+        s.nsd_covered |= mask(s.vma[i].start, s.vma[i].end);
+        s.nsd_start |= std::uint8_t(1u << s.vma[i].start);
+      }
     }
     for (std::uint8_t& pte : s.pte) {
       if (pte & PTE_PRESENT) pte &= std::uint8_t(~PTE_WRITE);

@@ -229,7 +229,7 @@ void add_explore(CLI::App& app, int& exit_code) {
   cmd->add_option("--engine", a->engine,
                   "auto (the default: compact where it covers the search, else model), model (every "
                   "operation and design) or compact (a 64-byte state: private anonymous memory, at most 8 "
-                  "pages, upstream-6.12, sticky, precise and uffd-wp; sim/compact/rules.hpp)");
+                  "pages, every design, eight of the ten mutants; sim/compact/rules.hpp)");
   cmd->add_flag("--cross-check", a->cross_check,
                 "with --engine compact: run every transition and judgement in the model too and "
                 "stop at the first difference (exit 1)");

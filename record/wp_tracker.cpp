@@ -47,9 +47,9 @@ bool wp_tracker::open(int uffd, int pagemap_fd, std::string& error) {
   return true;
 }
 
-// Reads the context's messages until the destructor signals `stop_`: with only EVENT_REMAP
-// asked for (and async write-protect, which never faults to userspace), every message is a
-// UFFD_EVENT_REMAP, and reading it is what lets the tracee's mremap return
+// Reads (and drops) the context's messages until the destructor signals `stop_`: with only
+// EVENT_REMAP asked for (and async write-protect, which never faults to userspace), every
+// message is a UFFD_EVENT_REMAP, and reading it is what lets the tracee's mremap return
 // (fs/userfaultfd.c:userfaultfd_ctx_read -> userfaultfd_event_complete).
 void wp_tracker::read_events() {
   for (;;) {
@@ -62,13 +62,7 @@ void wp_tracker::read_events() {
     if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return;
     if (!(fds[0].revents & POLLIN)) continue;
     uffd_msg msg[16];
-    const ssize_t n = ::read(uffd_, msg, sizeof msg);
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      return;
-    }
-    for (ssize_t i = 0; i < n / static_cast<ssize_t>(sizeof msg[0]); ++i)
-      if (msg[i].event == UFFD_EVENT_REMAP) ++remaps_;
+    if (::read(uffd_, msg, sizeof msg) < 0 && errno != EINTR && errno != EAGAIN) return;
   }
 }
 

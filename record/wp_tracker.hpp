@@ -8,7 +8,6 @@
 // current->mm); every ioctl below acts on ctx->mm, so the recorder can drive it from outside.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -60,8 +59,6 @@ class wp_tracker {
   int scan(range r, std::uint64_t category, std::uint64_t report, std::vector<page_run>& out);
 
   bool active() const { return uffd_ >= 0; }
-  // UFFD_EVENT_REMAP messages read so far.
-  std::uint64_t remap_events() const { return remaps_.load(); }
 
  private:
   struct query {
@@ -72,7 +69,6 @@ class wp_tracker {
   int uffd_ = -1, pagemap_ = -1;
   int stop_ = -1;  // eventfd: the reader thread's signal to end
   std::thread reader_;
-  std::atomic<std::uint64_t> remaps_{0};
 };
 
 }  // namespace sdmc::record

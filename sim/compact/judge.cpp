@@ -137,7 +137,7 @@ void rules::to_model(const state& s, kernel& k, oracle& o) const {
   mm.droppable = opt_.droppable;
   mm.cleared_refs = s.cleared;
   mm.uffd_ctx = s.uffd_ctx;
-  mm.uffd_event_remap = s.uffd_ctx && pol_.emulates_soft_dirty_with_uffd_wp();  // uffd_ctx_create
+  mm.uffd_event_remap = s.uffd_ctx && event_remap_;
   // The oracle keeps write-protect sets from its first reset on; an empty reset arms it.
   if (s.wp_tracking) o.wp_reset(base_, base_);
   if (s.table) mm.alloc_tables(base_, base_ + 1);

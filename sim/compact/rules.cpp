@@ -507,10 +507,7 @@ struct vm {
     nsd_move(a, len, t);
     // The window lies in one PTE table: one extent, never a whole table (move_normal_pmd).
     // Without UFFD_FEATURE_EVENT_REMAP a uffd-wp source loses its markers and uffd-wp bits.
-    // The explorer's uffd_wp never asks for it; the uffd-wp design's consumer always does
-    // (kernel::uffd_ctx_create).
-    const bool event_remap = r.pol_.emulates_soft_dirty_with_uffd_wp();
-    const bool clear_uffd = (v.flags & F_UFFD_WP) && !event_remap;
+    const bool clear_uffd = (v.flags & F_UFFD_WP) && !r.event_remap_;
     if (s.table)
       for (unsigned p = 0; p < len; ++p) {
         std::uint8_t pte = s.pte[a + p];
@@ -535,7 +532,7 @@ struct vm {
       if (s.pte[p] & (PTE_PRESENT | PTE_SWAP)) s.moved_pte |= std::uint8_t(1u << p);
     // mremap_userfaultfd_prep: without EVENT_REMAP the new VMA is unregistered (a private
     // one's prot is unchanged).
-    if (const int n = find(int(t)); n >= 0 && !event_remap) s.vma[n].flags &= std::uint8_t(~F_UFFD_WP);
+    if (const int n = find(int(t)); n >= 0 && !r.event_remap_) s.vma[n].flags &= std::uint8_t(~F_UFFD_WP);
     consumer_track_new(t, t + len, false);
     unmap(a, a + len);
   }
@@ -768,6 +765,7 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
     throw std::invalid_argument("--engine compact does not cover " + *why);
   granular_ = non_sd_reg_design(pol);
   coalesce_ = granular_ && coalesces(pol);
+  event_remap_ = pol.emulates_soft_dirty_with_uffd_wp();
   auto page = [&](std::uint64_t addr) { return std::uint8_t(addr_to_pfn(addr) - base_); };
   auto pages = [&](std::uint64_t addr, std::uint64_t len) {
     return std::pair{page(addr), page(addr + len)};

@@ -13,8 +13,9 @@
 // per-page state beside the VMA (upstream-6.12, sticky, precise with its re-merge at
 // clear_refs, uffd-wp with its consumer) and the granular non_sd_reg designs (granular,
 // granular-coalesce: their lists as two bitmaps, the list rules of model/policies/granular.cpp
-// restated on them), and the mutants of that ground (covered_mutants); no extra check. rules::unsupported names what is not covered; the explorer then refuses the
-// engine rather than run something else.
+// restated on them), and the mutants of that ground (covered_mutants); no extra check.
+// rules::unsupported names what is not covered; the explorer then refuses the engine rather
+// than run something else.
 #pragma once
 
 #include <array>
@@ -169,6 +170,9 @@ class rules {
   // lists follow splits, merges, moves and clear_refs (vm::nsd_*); coalescing: whether the
   // design joins touching nodes of one list (granular-coalesce), as asked of the policy.
   bool granular_ = false, coalesce_ = false;
+  // mm.uffd_event_remap once a context exists: the explorer's uffd_wp never asks for
+  // EVENT_REMAP, the uffd-wp design's consumer always does (kernel::uffd_ctx_create).
+  bool event_remap_ = false;
   // merged_flags, memoized as the search meets each combination: a direct-mapped cache small
   // enough for L1 (a search meets few combinations), key + 1 so that 0 is an empty slot.
   struct merged_memo {

@@ -1,24 +1,31 @@
 #!/bin/sh
-# The explorer's compact engine (sim/compact/) at several bounds, on everything it covers:
+# The explorer's compact engine (sim/compact/) at several bounds, on private anonymous memory:
 # distinct states, transitions and CPU seconds of `sdmc explore --engine compact`, the median of
 # RUNS runs (default 3) per row, as a Markdown table (docs/performance.md).
 # Usage: bench/compact_explore.sh [RUNS]   (from the repository root, after building build/sdmc)
 # POLICIES="uffd-wp" bench/compact_explore.sh   measures those designs' rows only.
+# OPS=default bench/compact_explore.sh   the default alphabet (memory files too) at its bounds.
 set -eu
 runs=${1:-3}
 sdmc=build/sdmc
 [ -x "$sdmc" ] || { echo "compact_explore.sh: $sdmc not built" >&2; exit 2; }
-ops=mmap_anon,munmap,mprotect,mprotect_none,mremap,madvise,random,normal,write,read,clear_refs,fork,uffd_wp,reclaim
+ops=${OPS:-mmap_anon,munmap,mprotect,mprotect_none,mremap,madvise,random,normal,write,read,clear_refs,fork,uffd_wp,reclaim}
+bounds=${BOUNDS:-2x7 3x5 3x6 4x4 4x5 5x4 6x4 8x3}  # PAGESxDEPTH
+opsarg="--ops $ops"
+if [ "$ops" = default ]; then
+  opsarg=""
+  bounds=${BOUNDS:-2x6 3x5 4x4 5x3}
+fi
 group() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 echo "| design | pages | depth | distinct states | transitions | distinct states per CPU second (median of $runs) |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 for policy in ${POLICIES:-upstream-6.12 sticky precise uffd-wp}; do
-  for bound in "2 7" "3 5" "3 6" "4 4" "4 5" "5 4" "6 4" "8 3"; do
-    set -- $bound
+  for bound in $bounds; do
+    set -- $(echo "$bound" | tr x ' ')
     i=0
     rates=""
     while [ "$i" -lt "$runs" ]; do
-      line=$("$sdmc" explore --policy "$policy" --pages "$1" --depth "$2" --ops "$ops" --engine compact \
+      line=$("$sdmc" explore --policy "$policy" --pages "$1" --depth "$2" $opsarg --engine compact \
                --quiet --out /tmp/sdmc-compact-bench | grep '^distinct states')
       states=$(echo "$line" | sed 's/^distinct states: \([0-9,]*\);.*/\1/' | tr -d ,)
       transitions=$(echo "$line" | sed 's/.*transitions: \([0-9,]*\) .*/\1/' | tr -d ,)

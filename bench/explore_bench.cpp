@@ -5,8 +5,9 @@
 //
 // BM_Explore: `sdmc explore --policy upstream-6.12` over the default alphabet, pages x depth as
 // given, explored completely (under the baseline a false negative is a finding and the search
-// goes on). Goal of the issue: 1 M distinct states/s on one core.
-// BM_ExploreAnon: the model engine and the compact engine side by side (sim/compact/).
+// goes on), on the model engine (compact 0) and the compact engine (compact 1) side by side.
+// Goal of the issue: 1 M distinct states/s on one core.
+// BM_ExploreAnon: the same on private anonymous memory alone.
 // BM_Transition_*: one transition's parts on a typical mid-search state: copying the parent
 // kernel and oracle, applying an operation, encoding the child, fingerprinting the key.
 #include <benchmark/benchmark.h>
@@ -38,29 +39,31 @@ void explore_counted(benchmark::State& state, const policy& pol, const explore_o
 void BM_Explore(benchmark::State& state) {
   auto pol = make_policy("upstream-6.12");
   explore_options o;
-  o.pages = unsigned(state.range(0));
-  o.depth = unsigned(state.range(1));
+  o.engine = state.range(0) ? explore_engine::compact : explore_engine::model;
+  o.pages = unsigned(state.range(1));
+  o.depth = unsigned(state.range(2));
   o.soundness_is_finding = true;  // explore the whole bound: findings do not stop the search
   explore_counted(state, *pol, o);
 }
 BENCHMARK(BM_Explore)
-    ->ArgNames({"pages", "depth"})
-    ->Args({2, 6})
-    ->Args({3, 4})
-    ->Args({4, 3})
+    ->ArgNames({"compact", "pages", "depth"})
+    ->ArgsProduct({{0, 1}, {2}, {6}})
+    ->ArgsProduct({{0, 1}, {3}, {4}})
+    ->ArgsProduct({{0, 1}, {4}, {3}})
+    ->Args({1, 3, 5})  // sdmc explore's default bound, 3.9 M states
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0);
 
-// The two engines side by side on everything the compact engine covers (private anonymous
-// memory, sim/compact/rules.hpp) under sticky, explored completely: compact 0 the model's
-// engine (keys decoded into a kernel), 1 the compact one.
+// The two engines side by side on private anonymous memory (sim/compact/rules.hpp) under
+// sticky, explored completely: compact 0 the model's engine (keys decoded into a kernel), 1
+// the compact one.
 void BM_ExploreAnon(benchmark::State& state) {
   auto pol = make_policy("sticky");
   explore_options o;
   o.engine = state.range(0) ? explore_engine::compact : explore_engine::model;
   o.pages = unsigned(state.range(1));
   o.depth = unsigned(state.range(2));
-  o.ops = std::string(compact_ops);
+  o.ops = std::string(compact_anon_ops);
   explore_counted(state, *pol, o);
 }
 BENCHMARK(BM_ExploreAnon)

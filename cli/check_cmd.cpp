@@ -214,13 +214,19 @@ int run(const check_args& a) {
       eo.soundness_is_finding = baseline;
       return eo;
     };
-    // The explorer to its bound: every sequence of explore_depth operations in a small window.
-    if (a.explore_depth) res.explored = search(bounded(a.explore_pages, a.explore_depth), "explore");
+    // The explorer to its bound: every sequence of explore_depth operations in a small window,
+    // on the compact engine where it covers the search (as sdmc explore's --engine auto).
+    if (a.explore_depth) {
+      explore_options eo = bounded(a.explore_pages, a.explore_depth);
+      eo.engine = compact::rules::unsupported(pol, eo, make_alphabet(eo)) ? explore_engine::model
+                                                                         : explore_engine::compact;
+      res.explored = search(eo, "explore");
+    }
     if (a.deep_depth) {
       // Deeper on the compact engine (sim/compact/), where it covers the design and mutant:
-      // private anonymous memory only, so it complements the search above.
+      // private anonymous memory only, so that the depth stays affordable.
       explore_options eo = bounded(a.deep_pages, a.deep_depth);
-      eo.ops = std::string(compact_ops);
+      eo.ops = std::string(compact_anon_ops);
       eo.engine = explore_engine::compact;
       if (auto why = compact::rules::unsupported(pol, eo, make_alphabet(eo))) {
         res.deep_refused = *why;

@@ -54,16 +54,21 @@ grep -q "compact engine cross-checked against the model" "$out/compactcrosscheck
   || fail "the cross-checked run does not say so"
 # --engine auto (the default): compact where it covers the search, the model engine elsewhere.
 grep -q ", compact engine (auto)$" "$out/auto.log" || fail "auto did not pick the compact engine: $(head -1 "$out/auto.log")"
-"$sdmc" explore --policy sticky --pages 2 --depth 1 --quiet --out "$out/auto2" > "$out/auto2.log" 2>&1 \
+# The default alphabet (shared anonymous and memfd mappings included) runs on the compact
+# engine; MAP_DROPPABLE does not.
+"$sdmc" explore --policy sticky --pages 2 --depth 2 --quiet --out "$out/auto3" > "$out/auto3.log" 2>&1 \
   || fail "the default alphabet under auto exited $?"
-grep -q ", model engine (auto: the compact engine does not cover the operation \`mmap 0x100000000 1p rw- shared fixed\`" \
+grep -q ", compact engine (auto)$" "$out/auto3.log" || fail "auto did not pick the compact engine for the default alphabet: $(head -1 "$out/auto3.log")"
+"$sdmc" explore --policy sticky --pages 2 --depth 1 --ops mmap_anon,mmap_droppable --quiet --out "$out/auto2" \
+  > "$out/auto2.log" 2>&1 || fail "a droppable alphabet under auto exited $?"
+grep -q ", model engine (auto: the compact engine does not cover the operation \`mmap 0x100000000 1p rw- droppable fixed\`" \
   "$out/auto2.log" || fail "auto does not name why it kept the model engine: $(head -1 "$out/auto2.log")"
-expect_2 "does not cover the mutant no-writenotify-after-clear" \
-  explore --policy granular --mutant no-writenotify-after-clear --engine compact --ops $anon --depth 1
-expect_2 "does not cover the operation \`mmap 0x100000000 1p rw- shared fixed\`" \
-  explore --policy sticky --engine compact --depth 1
+expect_2 "does not cover the mutant droppable-dirty-skip-and" \
+  explore --policy granular --mutant droppable-dirty-skip-and --engine compact --ops $anon --depth 1
+expect_2 "does not cover the operation \`mmap 0x100000000 1p rw- droppable fixed\`" \
+  explore --policy sticky --engine compact --ops mmap_droppable --depth 1
 expect_2 "unknown --engine 'fast'" explore --engine fast --depth 1
-expect_2 "--cross-check checks the compact engine" explore --cross-check --depth 1
+expect_2 "--cross-check checks the compact engine" explore --cross-check --engine model --depth 1
 
 # Bad input: exit 2 with a message naming what is wrong.
 expect_2 "mmapp" explore --ops mmap,mmapp --depth 1

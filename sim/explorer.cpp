@@ -445,7 +445,7 @@ struct compact_engine {
     compact::state s;
   };
   using frontier = std::vector<compact::state>;
-  static constexpr std::size_t lookahead = 16;  // 64-byte children: prefetch far ahead
+  static constexpr std::size_t lookahead = 16;  // small fixed-size children: prefetch far ahead
   compact::state parent{};
   fingerprint128 self{};
   std::optional<kernel> pk{};  // cross_check: the parent as the model holds it

@@ -66,10 +66,15 @@ struct op_family {
 const std::vector<op_family>& op_families();
 inline constexpr std::string_view default_ops =
     "mmap,munmap,mprotect,mremap,madvise,write,read,clear_refs,fork,uffd_wp,reclaim";
-// Every family the compact engine covers (sim/compact/): private anonymous memory.
-inline constexpr std::string_view compact_ops =
+// Every family the compact engine covers (sim/compact/) on private anonymous memory alone (the
+// ground of sdmc check's deeper search)...
+inline constexpr std::string_view compact_anon_ops =
     "mmap_anon,munmap,mprotect,mprotect_none,mremap,madvise,random,normal,write,read,clear_refs,fork,"
     "uffd_wp,reclaim";
+// ... and with memory files (shared anonymous and memfd mappings): every family it covers.
+inline constexpr std::string_view compact_ops =
+    "mmap_anon,mmap_shared,mmap_memfd,munmap,mprotect,mprotect_none,mremap,madvise,random,normal,write,read,"
+    "clear_refs,fork,uffd_wp,reclaim";
 
 // The alphabet: every operation of the named families at every page-aligned (start, len)
 // inside the window, in a fixed order. Throws std::invalid_argument naming a bad family or

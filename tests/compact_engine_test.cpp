@@ -18,13 +18,16 @@
 namespace sdmc {
 namespace {
 
-constexpr std::string_view ANON_OPS = compact_ops;
+// Private anonymous memory alone (deeper bounds in the same time), and everything the
+// engine covers: shared anonymous and memfd mappings too.
+constexpr std::string_view ANON_OPS = compact_anon_ops;
+constexpr std::string_view ALL_OPS = compact_ops;
 
-explore_options bound(unsigned pages, unsigned depth, explore_engine e) {
+explore_options bound(unsigned pages, unsigned depth, explore_engine e, std::string_view ops = ANON_OPS) {
   explore_options o;
   o.pages = pages;
   o.depth = depth;
-  o.ops = std::string(ANON_OPS);
+  o.ops = std::string(ops);
   o.engine = e;
   return o;
 }
@@ -50,6 +53,7 @@ struct case_ {
   bool precision = false;
   bool swap = true;
   mutant bug = mutant::none;
+  bool files = false;  // ALL_OPS rather than ANON_OPS
 };
 
 class CompactEngine : public ::testing::TestWithParam<case_> {};
@@ -57,7 +61,7 @@ class CompactEngine : public ::testing::TestWithParam<case_> {};
 TEST_P(CompactEngine, SearchesExactlyWhatTheModelSearches) {
   const case_& c = GetParam();
   auto pol = make_policy(c.policy);
-  explore_options m = bound(c.pages, c.depth, explore_engine::model);
+  explore_options m = bound(c.pages, c.depth, explore_engine::model, c.files ? ALL_OPS : ANON_OPS);
   m.soundness_is_finding = c.policy == "upstream-6.12";
   m.precision = c.precision;
   m.swap = c.swap;
@@ -118,12 +122,27 @@ INSTANTIATE_TEST_SUITE_P(
                       case_{"granular", 3, 6, true, true, mutant::granular_split_drops_node},
                       case_{"granular-coalesce", 3, 6, true, true, mutant::granular_split_drops_node},
                       case_{"upstream-6.12", 3, 4, false, true, mutant::new_vma_not_soft_dirty},
-                      case_{"upstream-6.12", 3, 4, false, true, mutant::swap_loses_soft_dirty}),
+                      case_{"upstream-6.12", 3, 4, false, true, mutant::swap_loses_soft_dirty},
+                      // Memory files: shared anonymous and memfd mappings, their page cache,
+                      // fault-around, write-notify and shmem reclaim, under every design.
+                      case_{"upstream-6.12", 3, 3, false, true, mutant::none, true},
+                      case_{"sticky", 2, 4, false, true, mutant::none, true},
+                      case_{"sticky", 3, 3, false, false, mutant::none, true},
+                      case_{"precise", 2, 4, false, true, mutant::none, true},
+                      case_{"precise", 3, 3, true, false, mutant::none, true},
+                      case_{"uffd-wp", 2, 4, false, true, mutant::none, true},
+                      case_{"uffd-wp", 3, 3, false, false, mutant::none, true},
+                      case_{"granular", 2, 4, true, true, mutant::none, true},
+                      case_{"granular-coalesce", 3, 3, false, false, mutant::none, true},
+                      // A shared mapping whose clear_refs leaves vm_page_prot writable.
+                      case_{"sticky", 2, 4, false, true, mutant::no_writenotify_after_clear, true},
+                      case_{"granular", 2, 4, false, true, mutant::no_writenotify_after_clear, true}),
     [](const auto& info) {
       std::string n = info.param.policy + "_" + std::to_string(info.param.pages) + "p_d" +
                       std::to_string(info.param.depth) + (info.param.precision ? "_precision" : "") +
                       (info.param.swap ? "" : "_noswap") +
-                      (info.param.bug == mutant::none ? "" : "_" + std::string(mutant_name(info.param.bug)));
+                      (info.param.bug == mutant::none ? "" : "_" + std::string(mutant_name(info.param.bug))) +
+                      (info.param.files ? "_files" : "");
       for (char& ch : n)
         if (ch == '-' || ch == '.') ch = '_';
       return n;
@@ -132,7 +151,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(CompactEngineCrossCheck, RunsEveryTransitionInTheModelToo) {
   for (const char* name : {"upstream-6.12", "sticky", "precise", "uffd-wp", "granular", "granular-coalesce"}) {
     auto pol = make_policy(name);
-    explore_options o = bound(3, 3, explore_engine::compact);
+    explore_options o = bound(2, 4, explore_engine::compact, ALL_OPS);
     o.soundness_is_finding = std::string_view(name) == "upstream-6.12";
     o.cross_check = true;
     explore_result r;
@@ -183,8 +202,14 @@ void walk_beside_the_model(const policy& pol, const explore_options& o, int walk
 }
 
 TEST(CompactEngineCrossCheck, RandomWalksDeeperThanTheSearch) {
-  for (const char* name : {"upstream-6.12", "sticky", "precise", "uffd-wp", "granular", "granular-coalesce"})
+  for (const char* name : {"upstream-6.12", "sticky", "precise", "uffd-wp", "granular", "granular-coalesce"}) {
     walk_beside_the_model(*make_policy(name), bound(2, 20, explore_engine::compact), 3000);
+    // Memory files need room too: moved and grown file mappings, fault-around over several
+    // pages, one memfd mapped twice.
+    walk_beside_the_model(*make_policy(name), bound(5, 20, explore_engine::compact, ALL_OPS), 4000);
+    // The largest window: eight one-page shared-anon files at once, indices up to bit 7.
+    walk_beside_the_model(*make_policy(name), bound(compact::max_pages, 30, explore_engine::compact, ALL_OPS), 1000);
+  }
   // granular's lists need room: nodes split, merged and moved across 5 pages.
   for (const char* name : {"granular", "granular-coalesce"})
     walk_beside_the_model(*make_policy(name), bound(5, 20, explore_engine::compact), 1000);
@@ -194,10 +219,10 @@ TEST(CompactEngineCrossCheck, RandomWalksUnderEveryMutantItCovers) {
   // A search stops at a mutant's first violation; walks judge the states beyond it.
   for (mutant m : compact::covered_mutants)
     for (const char* name : {"sticky", "precise", "uffd-wp", "granular"}) {
-      explore_options o = bound(3, 12, explore_engine::compact);
+      explore_options o = bound(3, 12, explore_engine::compact, ALL_OPS);
       o.bug = m;
       o.precision = true;
-      walk_beside_the_model(*make_policy(name), o, 300);
+      walk_beside_the_model(*make_policy(name), o, 600);
     }
 }
 
@@ -257,17 +282,11 @@ TEST(CompactEngine, RefusesWhatItDoesNotCoverByName) {
     EXPECT_NE(why.find("the design prot-on-merge"), std::string::npos) << why;
   }
   explore_options o = base;
-  o.ops = "mmap";  // shared and memfd mappings too
-  EXPECT_NE(refused("sticky", o).find("rw- shared fixed"), std::string::npos) << refused("sticky", o);
-  o = base;
-  o.ops = "mmap_anon,mmap_memfd";
-  EXPECT_NE(refused("sticky", o).find("shared file=m@0 fixed"), std::string::npos) << refused("sticky", o);
-  o = base;
   o.pages = compact::max_pages + 1;
   EXPECT_NE(refused("sticky", o).find("a window of 9 pages"), std::string::npos);
   o = base;
-  o.bug = mutant::no_writenotify_after_clear;
-  EXPECT_NE(refused("sticky", o).find("the mutant no-writenotify-after-clear"), std::string::npos);
+  o.bug = mutant::droppable_dirty_skip_and;
+  EXPECT_NE(refused("sticky", o).find("the mutant droppable-dirty-skip-and"), std::string::npos);
   o = base;
   o.ops = "mmap_anon,mmap_droppable";
   EXPECT_NE(refused("sticky", o).find("droppable"), std::string::npos) << refused("sticky", o);
@@ -281,8 +300,36 @@ TEST(CompactEngine, RefusesWhatItDoesNotCoverByName) {
   const auto why = compact::rules::unsupported(*make_policy("sticky"), base, alphabet);
   ASSERT_TRUE(why);
   EXPECT_NE(why->find("remap"), std::string::npos) << *why;
+  // Memory files it holds: one memfd, read-write, its indices inside the window's size.
+  auto with = [&](trace::Mmap m) {
+    std::vector<trace::Line> a = make_alphabet(base);
+    m.addr = base.base, m.len = 4096, m.fixed = true, m.prot = trace::PROT_R;
+    m.sharing = trace::Sharing::Shared;
+    a.push_back(trace::Line{0, m, {}});
+    return compact::rules::unsupported(*make_policy("sticky"), base, a).value_or("");
+  };
+  trace::Mmap ro;
+  ro.file = trace::FileRef{"m", 0, true};
+  EXPECT_NE(with(ro).find("file=m@0 ro fixed`"), std::string::npos) << with(ro);
+  trace::Mmap far;
+  far.file = trace::FileRef{"m", 8 * 4096, false};
+  EXPECT_NE(with(far).find("file=m@8p fixed`"), std::string::npos) << with(far);
+  o = base;
+  o.ops = "mmap_memfd";
+  std::vector<trace::Line> two = make_alphabet(o);
+  trace::Mmap other;
+  other.addr = base.base, other.len = 4096, other.fixed = true, other.prot = trace::PROT_R;
+  other.sharing = trace::Sharing::Shared;
+  other.file = trace::FileRef{"n", 0, false};
+  two.push_back(trace::Line{0, other, {}});
+  const auto second = compact::rules::unsupported(*make_policy("sticky"), o, two);
+  ASSERT_TRUE(second);
+  EXPECT_NE(second->find("a second memfd"), std::string::npos) << *second;
   // And what it covers runs.
   for (const char* design : {"upstream-6.12", "sticky", "precise", "uffd-wp"}) EXPECT_EQ(refused(design, base), "");
+  o = base;
+  o.ops = "";  // the default alphabet: shared and memfd mappings included
+  EXPECT_EQ(refused("sticky", o), "");
 }
 
 TEST(CompactEngine, CrossCheckNeedsTheCompactEngine) {

@@ -17,15 +17,17 @@ inline std::uint64_t mum(std::uint64_t a, std::uint64_t b) {
 }  // namespace
 
 fingerprint128 fingerprint(const state& s) {
-  // Two independent wyhash-style hashes of the eight words (different secrets), a third of the
-  // cost of MurmurHash3 over the same bytes, which was a fifth of the engine's time.
-  static_assert(sizeof(state) == 64);
-  std::uint64_t w[8];
+  // Two independent wyhash-style hashes of the sixteen words (different secrets), a third of
+  // the cost of MurmurHash3 over the same bytes, which was a fifth of the engine's time. The
+  // second half (the memory files, mostly zero) is folded into the first pairwise.
+  static_assert(sizeof(state) == 128);
+  std::uint64_t w[16];
   std::memcpy(w, &s, sizeof w);
   constexpr std::uint64_t k[8] = {0xa0761d6478bd642full, 0xe7037ed1a0b428dbull,
                                   0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull,
                                   0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull,
                                   0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull};
+  for (unsigned i = 0; i < 8; ++i) w[i] ^= mum(w[8 + i] ^ k[(i + 3) % 8], k[i] ^ 0x2d358dccaa6c78a5ull);
   const std::uint64_t a = mum(w[0] ^ k[0], w[1] ^ k[1]), b = mum(w[2] ^ k[2], w[3] ^ k[3]),
                       c = mum(w[4] ^ k[4], w[5] ^ k[5]), g = mum(w[6] ^ k[6], w[7] ^ k[7]);
   const std::uint64_t d = mum(w[0] ^ k[5], w[3] ^ k[6]), e = mum(w[1] ^ k[7], w[4] ^ k[2]),
@@ -38,12 +40,16 @@ std::string describe(const state& s) {
   for (std::uint8_t b : s.pte) o += fmt::format(" {:02x}", b);
   o += "; vmas";
   for (unsigned i = 0; i < s.nvma; ++i)
-    o += fmt::format(" [{}-{} anon {} flags {:02x} pgoff {}]", s.vma[i].start, s.vma[i].end, s.vma[i].anon,
-                     s.vma[i].flags, int(s.vma[i].pgoff));
-  o += fmt::format("; table {} cleared {} uffd {}; stored {:02x} new {:02x} moved {:02x} moved_pte {:02x}",
-                   s.table, s.cleared, s.uffd_ctx, s.stored, s.fresh, s.moved, s.moved_pte);
+    o += fmt::format(" [{}-{} anon {} flags {:02x} pgoff {} file {} prot_write {}]", s.vma[i].start, s.vma[i].end,
+                     s.vma[i].anon, s.vma[i].flags, int(s.vma[i].pgoff), s.vma[i].file, s.vma[i].page_prot_write);
+  o += fmt::format("; table {} cleared {} uffd {}; stored {:02x} new {:02x} moved {:02x} moved_pte {:02x} zapped {:02x}",
+                   s.table, s.cleared, s.uffd_ctx, s.stored, s.fresh, s.moved, s.moved_pte, s.zapped);
   if (s.wp_tracking) o += fmt::format(" stored_wp {:02x} new_wp {:02x}", s.stored_wp, s.new_wp);
   if (s.nsd_covered) o += fmt::format("; non_sd_reg covered {:02x} starts {:02x}", s.nsd_covered, s.nsd_start);
+  for (unsigned id = 1; id <= max_files; ++id)
+    if (const cfile& f = s.files[id - 1]; f.size)
+      o += fmt::format("; file {} size {} cached {:02x} dirty {:02x} swapped {:02x} written {:02x}", id, f.size,
+                       f.cached, f.dirty, f.swapped, f.written);
   return o;
 }
 
@@ -103,13 +109,27 @@ unsigned rules::judge(const state& s) const {
     return !(s.pte[p] & PTE_UFFD_WP);
   };
   const bool tracked_writes = pol_.keeps_writes_tracked(), signals = pol_.signals_new_mappings();
+  // sim/state_check.cpp:shmem_data_lost: written file pages stay in the page cache or swap,
+  // dirty folios in the page cache.
+  for (const cfile& f : s.files)
+    if ((f.written & ~(f.cached | f.swapped)) || (f.dirty & ~f.cached)) out |= FAIL_INVARIANT;
+  // check_writes_tracked: a tracked shared-writable VMA keeps write-notify.
+  if (tracked_writes)
+    for (unsigned i = 0; i < s.nvma; ++i) {
+      const cvma& v = s.vma[i];
+      if ((v.flags & (F_SHARED | F_WRITE)) != (F_SHARED | F_WRITE) || !v.page_prot_write) continue;
+      const bool wants = granular_ ? (s.nsd_covered & std::uint8_t(((1u << v.end) - 1) & ~((1u << v.start) - 1)))
+                                   : writenotify_[s.cleared][v.flags];
+      if (wants) out |= FAIL_INVARIANT;
+    }
   for (unsigned p = 0; p < opt_.pages; ++p) {
     const std::uint8_t pte = s.pte[p];
     // check_ptes: no PTE outside a VMA or without a table (which also keeps gaps clean).
     if (pte && (!mapped[p] || !s.table)) out |= FAIL_INVARIANT;
     if (!mapped[p] && vma_bit[p]) out |= FAIL_INVARIANT;  // check_gaps_read_clean (the mutant)
     const bool bit = uffd_design ? mapped[p] && written(p) : vma_bit[p] || (pte & PTE_SOFT_DIRTY);
-    const bool data = ((pte & PTE_PRESENT) && (pte & PTE_ANON)) || (pte & PTE_SWAP);  // not the zero page
+    // A page holding data: present and not the zero page (an anon or page-cache page), or swapped.
+    const bool data = ((pte & PTE_PRESENT) && (pte & (PTE_ANON | PTE_FILE))) || (pte & PTE_SWAP);
     const bool stored = s.stored >> p & 1, fresh = s.fresh >> p & 1;
     // check_writes_tracked: a page that reads clean must fault on the next store.
     // (Under uffd-wp bit 55 is PAGE_IS_WRITTEN, so a soft-dirty PTE is exempt on its own.)
@@ -118,7 +138,9 @@ unsigned rules::judge(const state& s) const {
     // oracle::judge_sd. A page mremap placed without it being new at its source, or a grown
     // tail, reads clean by the kernel's own rule (a kernel gap, oracle::moved), unless it came
     // with its PTE and still holds that data.
-    if (stored && data && !bit) out |= FAIL_FALSE_NEGATIVE;
+    // A file page zapped and faulted back without a store reads clean by the kernel's rule
+    // (oracle::zapped_kept: its content did not change through this address).
+    if (stored && data && !bit && !(s.zapped >> p & 1)) out |= FAIL_FALSE_NEGATIVE;
     const bool moved_gap = (s.moved >> p & 1) && !((s.moved_pte >> p & 1) && data);
     if (signals && fresh && !bit && !moved_gap) out |= FAIL_LOST_NEW_MAPPING;
     if (opt_.precision && bit && !stored && !fresh) out |= FAIL_FALSE_POSITIVE;
@@ -141,13 +163,34 @@ void rules::to_model(const state& s, kernel& k, oracle& o) const {
   // The oracle keeps write-protect sets from its first reset on; an empty reset arms it.
   if (s.wp_tracking) o.wp_reset(base_, base_);
   if (s.table) mm.alloc_tables(base_, base_ + 1);
+  // The files: the memfd first (named), then the shared-anon ones in id order.
+  file_id ids[max_files + 1] = {};
+  for (unsigned id = 1; id <= max_files; ++id) {
+    const cfile& c = s.files[id - 1];
+    if (!c.size) continue;
+    memfile f;
+    if (id == MEMFD) f.name = memfd_name_;
+    f.shared_anon = id != MEMFD;
+    f.size_pages = c.size;
+    for (unsigned i = 0; i < 8; ++i) {
+      const prange at(i, i + 1);
+      if (c.cached >> i & 1) f.cached += at;
+      if (c.dirty >> i & 1) f.dirty += at;
+      if (c.swapped >> i & 1) f.swapped += at;
+      if (c.written >> i & 1) f.written += at;
+    }
+    ids[id] = mm.add_file(std::move(f));
+  }
   unsigned max_anon = 0;
   for (unsigned i = 0; i < s.nvma; ++i) {
     const cvma& c = s.vma[i];
     vma_value v;
     v.vm_flags = vm_flags_of(c.flags);
     v.anon_vma = c.anon;
-    v.pgoff_delta = c.pgoff;
+    // A file's pgoff is an index (of window page p: p + pgoff), an anonymous one an address.
+    v.file = ids[c.file];
+    v.pgoff_delta = c.file ? std::int64_t(c.pgoff) - std::int64_t(base_) : c.pgoff;
+    v.page_prot_write = c.page_prot_write;
     v.vma_id = mm.new_vma_id();
     max_anon = std::max<unsigned>(max_anon, c.anon);
     mm.insert_vma(base_ + c.start, base_ + c.end, v);
@@ -168,12 +211,12 @@ void rules::to_model(const state& s, kernel& k, oracle& o) const {
     if (!b) continue;
     pte_t pte;
     pte.kind = b & PTE_SWAP ? pte_kind::swap : b & PTE_PRESENT ? pte_kind::present : pte_kind::marker;
-    pte.page = b & PTE_ANON ? pte_page::anon : pte_page::zero;
+    pte.page = b & PTE_ANON ? pte_page::anon : pte_is_file(b) ? pte_page::file : pte_page::zero;
     pte.uffd_wp = b & PTE_UFFD_WP;
     pte.write = b & PTE_WRITE;
     pte.dirty = b & PTE_DIRTY;
     pte.soft_dirty = b & PTE_SOFT_DIRTY;
-    pte.anon_exclusive = b & PTE_EXCLUSIVE;
+    pte.anon_exclusive = (b & (PTE_ANON | PTE_SWAP)) && (b & PTE_EXCLUSIVE);
     mm.set_ptes(base_ + p, base_ + p + 1, pte);
   }
   for (unsigned p = 0; p < opt_.pages; ++p) {
@@ -181,6 +224,7 @@ void rules::to_model(const state& s, kernel& k, oracle& o) const {
     if (s.fresh >> p & 1) o.new_since_clear += prange(base_ + p, base_ + p + 1);
     if (s.moved >> p & 1) o.moved_since_clear += prange(base_ + p, base_ + p + 1);
     if (s.moved_pte >> p & 1) o.moved_pte_since_clear += prange(base_ + p, base_ + p + 1);
+    if (s.zapped >> p & 1) o.zapped_since_clear += prange(base_ + p, base_ + p + 1);
     if (s.stored_wp >> p & 1) o.stored_since_wp += prange(base_ + p, base_ + p + 1);
     if (s.new_wp >> p & 1) o.new_since_wp += prange(base_ + p, base_ + p + 1);
   }

@@ -51,17 +51,21 @@ bool coalesces(const policy& pol) {
 vm_flags_t vm_flags_of(std::uint8_t b) {
   return VM_MAY_ALL | (b & F_READ ? VM_READ : 0) | (b & F_WRITE ? VM_WRITE : 0) |
          (b & F_ACCOUNT ? VM_ACCOUNT : 0) | (b & F_SOFTDIRTY ? VM_SOFTDIRTY : 0) |
-         (b & F_RAND_READ ? VM_RAND_READ : 0) | (b & F_UFFD_WP ? VM_UFFD_WP : 0);
+         (b & F_RAND_READ ? VM_RAND_READ : 0) | (b & F_UFFD_WP ? VM_UFFD_WP : 0) |
+         (b & F_SHARED ? VM_SHARED | VM_MAYSHARE : 0);
 }
 
 std::uint8_t flag_bits_of(vm_flags_t f) {
-  if ((f & VM_MAY_ALL) != VM_MAY_ALL ||
-      (f & ~(VM_MAY_ALL | VM_READ | VM_WRITE | VM_ACCOUNT | VM_SOFTDIRTY | VM_RAND_READ | VM_UFFD_WP)))
+  const vm_flags_t shared = f & (VM_SHARED | VM_MAYSHARE);
+  if ((f & VM_MAY_ALL) != VM_MAY_ALL || (shared && shared != (VM_SHARED | VM_MAYSHARE)) ||
+      (f & ~(VM_MAY_ALL | VM_READ | VM_WRITE | VM_ACCOUNT | VM_SOFTDIRTY | VM_RAND_READ | VM_UFFD_WP |
+             VM_SHARED | VM_MAYSHARE)))
     throw std::logic_error("compact engine: vm_flags " + vm_flags_smaps(f) +
                            " outside what its state holds (a policy set a flag it does not know)");
   return std::uint8_t((f & VM_READ ? F_READ : 0) | (f & VM_WRITE ? F_WRITE : 0) |
                       (f & VM_ACCOUNT ? F_ACCOUNT : 0) | (f & VM_SOFTDIRTY ? F_SOFTDIRTY : 0) |
-                      (f & VM_RAND_READ ? F_RAND_READ : 0) | (f & VM_UFFD_WP ? F_UFFD_WP : 0));
+                      (f & VM_RAND_READ ? F_RAND_READ : 0) | (f & VM_UFFD_WP ? F_UFFD_WP : 0) |
+                      (shared ? F_SHARED : 0));
 }
 
 // The operations on one state. VMAs are kept sorted in s.vma[0, s.nvma).
@@ -114,6 +118,8 @@ struct vm {
     int j = i;
     while (j < s.nvma && s.vma[j].start < b) ++j;
     if (i == j) return -1;
+    for (int k = i; k < j; ++k)
+      zap_transfer_dirty(s.vma[k], std::max<unsigned>(a, s.vma[k].start), std::min<unsigned>(b, s.vma[k].end));
     cvma keep[2];
     int n = 0;
     if (s.vma[i].start < a) {
@@ -134,6 +140,51 @@ struct vm {
     return i + (n && keep[0].end == a);
   }
 
+  // --- memory files (model/memfile.hpp) ---
+  cfile& file_of(const cvma& v) { return s.files[v.file - 1u]; }
+  static unsigned index(const cvma& v, unsigned p) { return unsigned(int(p) + v.pgoff); }
+  static std::uint8_t bit(unsigned i) { return std::uint8_t(i < 8 ? 1u << i : 0u); }
+  // kernel::zap_transfer_dirty: a page-cache folio whose PTE was dirty is marked dirty as the
+  // PTE goes (zap_present_folio_ptes; no covered VMA is VM_DROPPABLE, so every design does).
+  void zap_transfer_dirty(const cvma& v, unsigned a, unsigned b) {
+    if (!v.file) return;
+    for (unsigned p = a; p < b; ++p)
+      if (pte_is_file(s.pte[p]) && (s.pte[p] & PTE_DIRTY)) file_of(v).dirty |= bit(index(v, p));
+  }
+  // oracle::zapped_kept: the file page stays; what comes back is not what moved.
+  void zapped_kept(std::uint8_t m) {
+    s.zapped |= m;
+    s.moved_pte &= std::uint8_t(~m);
+  }
+  // policy::vma_wants_sd_writenotify (granular: any node in the VMA).
+  bool wants_writenotify(const cvma& v) const {
+    return r.granular_ ? (s.nsd_covered & mask(v.start, v.end)) != 0 : r.writenotify_[s.cleared][v.flags];
+  }
+  // kernel::page_prot_write: a shared-writable VMA's vm_page_prot is writable unless
+  // soft-dirty tracking (not under the mutant no_writenotify_after_clear) or uffd-wp needs
+  // write faults (mm/vma.c:vma_wants_writenotify); a private one's never is.
+  bool page_prot_write(const cvma& v) const {
+    if ((v.flags & (F_WRITE | F_SHARED)) != (F_WRITE | F_SHARED)) return false;
+    const bool sd = r.opt_.bug != mutant::no_writenotify_after_clear && wants_writenotify(v);
+    return !(sd || (v.flags & F_UFFD_WP));
+  }
+  void set_page_prot(cvma& v) const { v.page_prot_write = page_prot_write(v); }
+  // kernel::prot_follows_handover: a design whose merges can start tracking a VMA
+  // (policy::merge_sets_page_prot) recomputes vm_page_prot when it did.
+  void prot_follows_handover(cvma& v, bool tracked_before) const {
+    if (r.pol_.merge_sets_page_prot() && !tracked_before && wants_writenotify(v)) set_page_prot(v);
+  }
+  // file_mapcount: the present PTEs mapping index i of file f.
+  unsigned file_mapcount(unsigned f, unsigned i) const {
+    unsigned n = 0;
+    for (int k = 0; k < s.nvma; ++k) {
+      const cvma& v = s.vma[k];
+      const int p = int(i) - v.pgoff;
+      if (v.file == f && p >= v.start && p < v.end && pte_is_file(s.pte[p])) ++n;
+    }
+    return n;
+  }
+
   // oracle::unmapped: the addresses take their history with them (sd_reset, and the
   // write-protect sets).
   void forget(unsigned a, unsigned b) {
@@ -144,7 +195,7 @@ struct vm {
   // oracle::sd_reset: soft-dirty's ghost sets forget [a,b).
   void sd_reset(unsigned a, unsigned b) {
     const std::uint8_t keep = std::uint8_t(~mask(a, b));
-    s.stored &= keep, s.fresh &= keep, s.moved &= keep, s.moved_pte &= keep;
+    s.stored &= keep, s.fresh &= keep, s.moved &= keep, s.moved_pte &= keep, s.zapped &= keep;
   }
   // --- the granular designs' non_sd_reg lists (model/policies/granular.cpp) on the bitmaps ---
   bool covered(unsigned p) const { return p < max_pages && (s.nsd_covered >> p & 1); }
@@ -183,10 +234,11 @@ struct vm {
   }
 
   // oracle::cleared_refs: soft-dirty's ghost sets start over.
-  void cleared_refs() { s.stored = s.fresh = s.moved = s.moved_pte = 0; }
+  void cleared_refs() { s.stored = s.fresh = s.moved = s.moved_pte = s.zapped = 0; }
   // oracle::stored and oracle::mapped_new (the write-protect sets from the first reset on).
   void stored(std::uint8_t m) {
     s.stored |= m;
+    s.zapped &= std::uint8_t(~m);  // the store faulted: tracking is back
     if (s.wp_tracking) s.stored_wp |= m;
   }
   void mapped_new(std::uint8_t m) {
@@ -200,11 +252,11 @@ struct vm {
     if ((!proposed || !theirs) && theirs) return true;
     return proposed == theirs;
   }
-  // kernel::can_merge_after / can_merge_before: no file on either side; pgoff contiguous
-  // (with adjacency: the same pgoff_delta).
-  bool can_merge(const cvma& existing, std::uint8_t flags, unsigned anon, std::int8_t pgoff) const {
-    return r.mergeable_[s.cleared][unsigned(existing.flags) * flag_values + flags] &&
-           mergeable_anon_vma(anon, existing.anon) && existing.pgoff == pgoff;
+  // kernel::can_merge_after / can_merge_before: the same file; pgoff contiguous (with
+  // adjacency: the same pgoff_delta).
+  bool can_merge(const cvma& existing, const cvma& p) const {
+    return r.mergeable(s.cleared, existing.flags, p.flags) && existing.file == p.file &&
+           mergeable_anon_vma(p.anon, existing.anon) && existing.pgoff == p.pgoff;
   }
   static bool anon_vmas_compatible(const cvma& prev, const cvma& next) {
     return !prev.anon || !next.anon || prev.anon == next.anon;
@@ -213,20 +265,26 @@ struct vm {
   // kernel::vma_merge_new_range for a free [a,b) proposed as `p` (its start and end are
   // ignored), which sits before VMA k (k == nvma: after the last). Stores the new VMA, merged
   // or not (p's value then), with the flags `mark` gives it (mmap: __mmap_region marks the
-  // resulting VMA new, merged neighbours included).
+  // resulting VMA new, merged neighbours included); returns its index.
   template <class Mark>
-  void map_new_range(int k, unsigned a, unsigned b, const cvma& p, merge_path path, Mark mark) {
+  int map_new_range(int k, unsigned a, unsigned b, const cvma& p, merge_path path, Mark mark) {
     const cvma* prev = k > 0 && s.vma[k - 1].end == a ? &s.vma[k - 1] : nullptr;
     const cvma* next = k < s.nvma && s.vma[k].start == b ? &s.vma[k] : nullptr;
-    const bool left = prev && can_merge(*prev, p.flags, p.anon, p.pgoff);
-    const bool right = next && can_merge(*next, p.flags, p.anon, p.pgoff) &&
-                       (!left || anon_vmas_compatible(*prev, *next));
+    // (shmem_zero_setup comes after the merge: a shared-anon proposal has no file yet and
+    // VM_SHARED, which no neighbour has at once, so it never merges.)
+    const bool left = prev && can_merge(*prev, p);
+    const bool right = next && can_merge(*next, p) && (!left || anon_vmas_compatible(*prev, *next));
     const std::uint8_t flags = p.flags;
-    cvma res{std::uint8_t(a), std::uint8_t(b), p.anon, flags, p.pgoff};
+    cvma res = p;
+    res.start = std::uint8_t(a), res.end = std::uint8_t(b);
+    // merge_handover, when a merge of a range the caller does not store itself (mmap sets
+    // vm_page_prot after) absorbed next: did the target's own list need write-notify?
+    const bool tracked_before = left && right && (s.nsd_covered & mask(prev->start, prev->end));
     if (left || right) {
       const cvma& target = left ? *prev : *next;
-      res = {left ? prev->start : std::uint8_t(a), right ? next->end : std::uint8_t(b), target.anon, 0,
-             target.pgoff};
+      res = target;
+      res.start = left ? prev->start : std::uint8_t(a);
+      res.end = right ? next->end : std::uint8_t(b);
       std::uint8_t parts[3] = {target.flags};
       std::size_t nparts = 1;
       if (left && right) {
@@ -238,6 +296,8 @@ struct vm {
     }
     res.flags = mark(res.flags);
     splice(k - left, k + right, &res, 1);
+    if (left && right && path != merge_path::mmap) prot_follows_handover(s.vma[k - 1], tracked_before);
+    return k - left;
   }
 
   // kernel::vma_merge_existing_range: the index of the merged VMA, its parts (target first).
@@ -253,29 +313,35 @@ struct vm {
     if (!left_side && !right_side) return out;
     const cvma* prev = left_side && i > 0 && s.vma[i - 1].end == a ? &s.vma[i - 1] : nullptr;
     const cvma* next = right_side && i + 1 < s.nvma && s.vma[i + 1].start == b ? &s.vma[i + 1] : nullptr;
-    const bool ml = prev && can_merge(*prev, newflags, v.anon, v.pgoff);
-    const bool mr = next && can_merge(*next, newflags, v.anon, v.pgoff) && (!ml || anon_vmas_compatible(*prev, *next));
+    cvma p = v;
+    p.flags = newflags;
+    const bool ml = prev && can_merge(*prev, p);
+    const bool mr = next && can_merge(*next, p) && (!ml || anon_vmas_compatible(*prev, *next));
     if (!ml && !mr) return out;
     cvma res;
+    bool tracked_before;  // merge_handover: the target's own list needed write-notify
     if (ml && mr) {
-      res = {prev->start, next->end, prev->anon, prev->flags, prev->pgoff};
+      res = *prev;
+      res.end = next->end;
       if (!res.anon) res.anon = next->anon ? next->anon : v.anon;
       out.parts[0] = prev->flags, out.parts[1] = v.flags, out.parts[2] = next->flags;
       out.nparts = 3;
     } else if (ml) {
-      res = {prev->start, std::uint8_t(b), prev->anon, prev->flags, prev->pgoff};
+      res = *prev;
+      res.end = std::uint8_t(b);
       if (!res.anon) res.anon = v.anon;
       out.parts[0] = prev->flags, out.parts[1] = v.flags;
       out.nparts = 2;
     } else {
-      res = {std::uint8_t(a), next->end, next->anon, next->flags, next->pgoff};
+      res = *next;
+      res.start = std::uint8_t(a);
       if (!res.anon) res.anon = v.anon;
       out.parts[0] = next->flags, out.parts[1] = v.flags;
       out.nparts = 2;
     }
-    // merge_handover: the covered designs keep no per-VMA state and never reset vm_page_prot.
-    // The merged VMA replaces prev and/or next and the part of vma it covers; what is left of
-    // vma (the other side of [a,b)) stays beside it.
+    tracked_before = ml ? (s.nsd_covered & mask(prev->start, prev->end)) : (s.nsd_covered & mask(next->start, next->end));
+    // merge_handover: the merged VMA replaces prev and/or next and the part of vma it covers;
+    // what is left of vma (the other side of [a,b)) stays beside it.
     cvma put[2] = {res};
     int n = 1, at = i - ml;
     // granular::on_merge: the lists are concatenated (joined where they touch, if coalescing),
@@ -286,14 +352,19 @@ struct vm {
       if (ml) nsd_join(a);
       if (mr) nsd_join(b);
     }
-    if (ml && !right_side) put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags, v.pgoff};
+    if (ml && !right_side) {
+      put[n] = v;
+      put[n++].start = std::uint8_t(b);
+    }
     if (mr && !ml && !left_side) {
       put[1] = res;
-      put[0] = cvma{v.start, std::uint8_t(a), v.anon, v.flags, v.pgoff};
+      put[0] = v;
+      put[0].end = std::uint8_t(a);
       n = 2;
       ++at;
     }
     splice(i - ml, i + 1 + mr, put, n);
+    prot_follows_handover(s.vma[at], tracked_before);
     out.at = at;
     return out;
   }
@@ -303,7 +374,7 @@ struct vm {
     cvma& v = s.vma[i];
     if (v.anon) return;
     auto compatible = [](const cvma& a, const cvma& b) {  // anon_vma_compatible
-      return a.end == b.start && a.pgoff == b.pgoff &&
+      return a.end == b.start && a.pgoff == b.pgoff && a.file == b.file &&
              !((a.flags ^ b.flags) & ~(F_READ | F_WRITE | F_SOFTDIRTY));
     };
     unsigned id = 0;
@@ -316,44 +387,74 @@ struct vm {
     v.anon = std::uint8_t(id);
   }
 
-  // kernel::sys_mmap: a fixed private anonymous mapping.
-  void mmap_anon(unsigned a, unsigned b, std::uint8_t prot) {
+  // kernel::sys_mmap: a fixed private anonymous, shared anonymous or memfd mapping (at file
+  // index a + pgoff).
+  void mmap(unsigned a, unsigned b, std::uint8_t prot, rules::kind k_, std::int8_t pgoff) {
+    const bool shared = k_ != rules::kind::mmap_anon;
     std::uint8_t flags = prot_bits(prot);
-    if (flags & F_WRITE) flags |= F_ACCOUNT;  // accountable_mapping
+    if (shared) flags |= F_SHARED;
+    else if (flags & F_WRITE) flags |= F_ACCOUNT;  // accountable_mapping
     flags = r.proposed_[s.cleared][flags];
     // mutant new_vma_not_soft_dirty: before d9104d1ca966 no new mapping carried VM_SOFTDIRTY.
     const bool unmarked = r.opt_.bug == mutant::new_vma_not_soft_dirty;
     if (unmarked) flags &= std::uint8_t(~F_SOFTDIRTY);
+    cvma p{0, 0, 0, flags, 0, 0, 0};
+    if (k_ == rules::kind::mmap_memfd) {
+      // The memfd: created empty on first use, grown to at least OFFSET+LEN (ftruncate).
+      p.file = MEMFD, p.pgoff = pgoff;
+      cfile& f = s.files[MEMFD - 1];
+      f.size = std::max<std::uint8_t>(f.size, std::uint8_t(int(b) + pgoff));
+    }
     int k = unmap(a, b);  // __mmap_region: what the range replaces goes first
     if (k < 0) k = after(a);
     // vma_merge_new_range (the caller stores it), then the resulting VMA, merged neighbours
-    // included, is marked new; private: vm_page_prot is never writable.
-    map_new_range(k, a, b, cvma{0, 0, 0, flags, 0}, merge_path::mmap,
-                  [&](std::uint8_t f) { return unmarked ? f : r.marked_[s.cleared][f]; });
+    // included, is marked new, then vma_set_page_prot.
+    const int at = map_new_range(k, a, b, p, merge_path::mmap,
+                                 [&](std::uint8_t f) { return unmarked ? f : r.marked_[s.cleared][f]; });
+    cvma& v = s.vma[at];
+    if (k_ == rules::kind::mmap_shared) {
+      // shmem_zero_setup: a file of its own, of the mapping's size, at pgoff 0.
+      gc_files();
+      unsigned id = MEMFD + 1;
+      while (s.files[id - 1].size) ++id;
+      s.files[id - 1] = cfile{std::uint8_t(b - a), 0, 0, 0, 0};
+      v.file = std::uint8_t(id), v.pgoff = std::int8_t(-int(a));
+    }
+    set_page_prot(v);
     mapped_new(mask(a, b));
     consumer_track_new(a, b, true);
+  }
+
+  // A shared-anonymous file no VMA maps is gone (its last reference went with the mapping).
+  void gc_files() {
+    std::uint16_t used = 0;
+    for (int i = 0; i < s.nvma; ++i) used |= std::uint16_t(1u << s.vma[i].file);
+    for (unsigned id = MEMFD + 1; id <= max_files; ++id)
+      if (!(used >> id & 1)) s.files[id - 1] = cfile{};
   }
 
   // kernel::sys_munmap -> do_munmap.
   void munmap(unsigned a, unsigned b) { unmap(a, b); }
 
-  // kernel::can_change_pte_writable for a private VMA.
+  // kernel::can_change_pte_writable.
   bool can_change_pte_writable(const cvma& v, unsigned p, std::uint8_t pte) const {
     if (!(v.flags & F_WRITE)) return false;
     // mutant can_change_pte_writable_inverted: the test fired when tracking was off.
     const bool on = tracking(v, p) != (r.opt_.bug == mutant::can_change_pte_writable_inverted);
     if (on && !(pte & PTE_SOFT_DIRTY)) return false;
     if ((v.flags & F_UFFD_WP) && (pte & PTE_UFFD_WP)) return false;  // so does uffd-wp
-    return (pte & PTE_ANON) && (pte & PTE_EXCLUSIVE);
+    if (!(v.flags & F_SHARED)) return (pte & PTE_ANON) && (pte & PTE_EXCLUSIVE);
+    return pte & PTE_DIRTY;  // MAP_SHARED: "clean" may mean the fs still wants a write fault
   }
 
   // kernel::vma_modify for [a,b) of VMA i, then vm_flags_reset: the index of the VMA now
   // covering [a,b) (more after a merge), which has `newflags` (policy::merged_flags after a
-  // merge). vm_page_prot needs no recompute: a private VMA's is never writable.
-  int modify(int i, unsigned a, unsigned b, std::uint8_t newflags, merge_path path) {
+  // merge); with set_prot, then vma_set_page_prot (mprotect).
+  int modify(int i, unsigned a, unsigned b, std::uint8_t newflags, merge_path path, bool set_prot) {
     merged m = merge_existing_range(i, a, b, newflags);
     const int at = m.at >= 0 ? m.at : split_off(i, a, b);
     s.vma[at].flags = m.nparts ? r.merged_flags(s.cleared, path, newflags, m.parts, m.nparts) : newflags;
+    if (set_prot) set_page_prot(s.vma[at]);
     return at;
   }
   // split_vma at a and at b inside VMA i (the halves copy the value); the index of [a,b).
@@ -361,14 +462,18 @@ struct vm {
     const cvma v = s.vma[i];
     cvma put[3];
     int n = 0;
+    auto part = [&](unsigned lo, unsigned hi) {
+      put[n] = v;
+      put[n].start = std::uint8_t(lo), put[n++].end = std::uint8_t(hi);
+    };
     if (v.start < a) {
-      put[n++] = cvma{v.start, std::uint8_t(a), v.anon, v.flags, v.pgoff};
+      part(v.start, a);
       nsd_split(a);
     }
     const int at = i + n;
-    put[n++] = cvma{std::uint8_t(a), std::uint8_t(b), v.anon, v.flags, v.pgoff};
+    part(a, b);
     if (v.end > b) {
-      put[n++] = cvma{std::uint8_t(b), v.end, v.anon, v.flags, v.pgoff};
+      part(b, v.end);
       nsd_split(b);
     }
     splice(i, i + 1, put, n);
@@ -393,25 +498,61 @@ struct vm {
         continue;
       }
       if (newflags & F_WRITE) {
-        if (!(oldflags & (F_ACCOUNT | F_WRITE))) newflags |= F_ACCOUNT;  // nor hugetlb, shared, noreserve
-      } else if ((oldflags & F_ACCOUNT) && !s.vma[i].anon) {
+        if (!(oldflags & (F_ACCOUNT | F_WRITE | F_SHARED))) newflags |= F_ACCOUNT;  // nor hugetlb, noreserve
+      } else if ((oldflags & F_ACCOUNT) && !s.vma[i].file && !s.vma[i].anon) {
         newflags &= std::uint8_t(~F_ACCOUNT);
       }
-      cvma& res = s.vma[modify(i, nstart, tmp, newflags, merge_path::mprotect)];
-      // change_protection over [nstart, tmp): the write bit from vm_page_prot (read-only for
-      // a private VMA), then MM_CP_TRY_CHANGE_WRITABLE.
+      cvma& res = s.vma[modify(i, nstart, tmp, newflags, merge_path::mprotect, true)];
+      // change_protection over [nstart, tmp): the write bit from vm_page_prot, then
+      // MM_CP_TRY_CHANGE_WRITABLE (vma_wants_manual_pte_write_upgrade: private and VM_WRITE,
+      // or shared with write-notify).
+      const bool try_writable = (res.flags & F_WRITE) && (!(res.flags & F_SHARED) || !res.page_prot_write);
       for (unsigned p = nstart; p < tmp; ++p) {
         std::uint8_t& pte = s.pte[p];
         if (!(pte & PTE_PRESENT)) continue;
-        pte &= std::uint8_t(~PTE_WRITE);
-        if ((res.flags & F_WRITE) && can_change_pte_writable(res, p, pte)) pte |= PTE_WRITE;
+        const bool w = res.page_prot_write && !(pte & PTE_UFFD_WP);
+        pte = std::uint8_t((pte & ~PTE_WRITE) | (w ? PTE_WRITE : 0));
+        if (try_writable && !w && can_change_pte_writable(res, p, pte)) pte |= PTE_WRITE;
       }
       tmp = res.end;
       nstart = tmp;
     }
   }
 
-  // kernel::access: page by page, stopping at the first page the kernel refuses (SIGSEGV).
+  // kernel::do_read_fault_file for page q of file VMA i, whose PTE is none or a marker:
+  // fault-around first (unless uffd-wp is registered), then shmem_fault; false for SIGBUS.
+  bool read_fault_file(int i, unsigned q) {
+    const cvma& v = s.vma[i];
+    cfile& f = file_of(v);
+    if (!(v.flags & F_UFFD_WP)) {
+      // do_fault_around -> filemap_map_pages: the window lies in the first fault_around_pages
+      // of its PTE table, so the fault-around range is the whole VMA: cached pages below the
+      // file's size whose PTE is none map clean from vm_page_prot.
+      for (unsigned x = v.start; x < v.end; ++x) {
+        const unsigned idx = index(v, x);
+        if (idx >= f.size || !(f.cached & bit(idx)) || s.pte[x]) continue;
+        s.table = 1;
+        s.pte[x] = std::uint8_t(PTE_PRESENT | PTE_FILE | (v.page_prot_write ? PTE_WRITE : 0));
+      }
+    }
+    std::uint8_t& pte = s.pte[q];
+    if (pte & PTE_PRESENT) return true;
+    const unsigned idx = index(v, q);
+    if (idx >= f.size) return false;  // shmem_get_folio_gfp: -EINVAL beyond i_size
+    s.table = 1;
+    // shmem_swapin_folio marks a folio read back from swap dirty.
+    if (f.swapped & bit(idx)) f.dirty |= bit(idx);
+    f.cached |= bit(idx);
+    f.swapped &= std::uint8_t(~bit(idx));
+    // set_pte_range from vm_page_prot, clean; a marker makes it uffd-wp.
+    const bool uffd = pte & PTE_UFFD_WP;
+    pte = std::uint8_t(PTE_PRESENT | PTE_FILE | (v.page_prot_write && !uffd ? PTE_WRITE : 0) |
+                       (uffd ? PTE_UFFD_WP : 0));
+    return true;
+  }
+
+  // kernel::access: page by page, stopping at the first page the kernel refuses (SIGSEGV, or
+  // SIGBUS for a file page beyond the file's size).
   void access(unsigned a, unsigned b, bool write) {
     for (unsigned p = a; p < b;) {
       const int i = find(int(p));
@@ -419,6 +560,11 @@ struct vm {
       const std::uint8_t flags = s.vma[i].flags;
       if (write ? !(flags & F_WRITE) : !(flags & (F_READ | F_WRITE))) return;
       const unsigned seg_end = std::min<unsigned>(s.vma[i].end, b);
+      if (s.vma[i].file) {
+        if (!access_file(i, p, seg_end, write)) return;
+        p = seg_end;
+        continue;
+      }
       for (unsigned q = p; q < seg_end; ++q) {
         std::uint8_t& pte = s.pte[q];
         if (!write) {
@@ -454,16 +600,73 @@ struct vm {
     }
   }
 
-  // kernel::pageout_range for an anonymous VMA: try_to_unmap_one turns each exclusively mapped
-  // anon folio (never the zero page) into a swap entry keeping soft-dirty (unless the mutant
+  // kernel::access over [p, e) of the (shared) file VMA i; false when it ends in SIGBUS.
+  bool access_file(int i, unsigned p, unsigned e, bool write) {
+    const cvma v = s.vma[i];
+    if (!write) {
+      for (unsigned q = p; q < e; ++q)
+        if (!(s.pte[q] & PTE_PRESENT) && !read_fault_file(i, q)) return false;
+      return true;
+    }
+    cfile& f = file_of(v);
+    unsigned done = p;
+    for (; done < e; ++done) {
+      std::uint8_t& pte = s.pte[done];
+      if ((pte & PTE_PRESENT) && (pte & PTE_WRITE)) {
+        pte |= PTE_DIRTY;  // the CPU sets _PAGE_DIRTY, never soft-dirty
+        continue;
+      }
+      // do_shared_fault / wp_page_shared: shmem_fault refuses an index beyond i_size
+      // (VM_FAULT_SIGBUS) for a none or marker PTE; the page-cache page, marked dirty at once
+      // (fault_dirty_shared_page), mapped writable, dirty and soft-dirty.
+      const unsigned idx = index(v, done);
+      if (!(pte & PTE_PRESENT) && idx >= f.size) break;
+      s.table = 1;
+      pte = PTE_PRESENT | PTE_FILE | PTE_WRITE | PTE_DIRTY | PTE_SOFT_DIRTY;
+      f.cached |= bit(idx), f.dirty |= bit(idx);
+      f.swapped &= std::uint8_t(~bit(idx));
+    }
+    // Stores through a shared mapping reach the file.
+    for (unsigned q = p; q < done; ++q) f.written |= bit(index(v, q));
+    stored(mask(p, done));
+    return done == e;
+  }
+
+  // kernel::pageout_range for VMA i: try_to_unmap_one turns each exclusively mapped anon
+  // folio (never the zero page) into a swap entry keeping soft-dirty (unless the mutant
   // swap_loses_soft_dirty) and PageAnonExclusive, if there is swap; without, nothing moves.
-  void pageout_range(unsigned a, unsigned b) {
+  void pageout_range(int i, unsigned a, unsigned b) {
+    if (s.vma[i].file) return pageout_file(s.vma[i], a, b);
     if (!r.opt_.swap) return;
     for (unsigned p = a; p < b; ++p) {
       std::uint8_t& pte = s.pte[p];
       if (!(pte & PTE_PRESENT) || !(pte & PTE_ANON)) continue;
       const bool sd = (pte & PTE_SOFT_DIRTY) && r.opt_.bug != mutant::swap_loses_soft_dirty;
       pte = std::uint8_t(PTE_SWAP | (sd ? PTE_SOFT_DIRTY : 0) | (pte & (PTE_EXCLUSIVE | PTE_UFFD_WP)));
+    }
+  }
+
+  // ... for a file VMA: a page-cache page mapped only here loses its PTE (a uffd-wp protected
+  // one of a uffd-wp VMA becomes a marker: pte_install_uffd_wp_if_needed), its dirty bit goes
+  // to the folio, then shrink_file_folio: a dirty folio goes to swap if there is swap (else
+  // it stays), a clean one is freed.
+  void pageout_file(const cvma& v, unsigned a, unsigned b) {
+    cfile& f = file_of(v);
+    for (unsigned p = a; p < b; ++p) {
+      std::uint8_t& pte = s.pte[p];
+      if (!pte_is_file(pte)) continue;
+      const unsigned idx = index(v, p);
+      if (file_mapcount(v.file, idx) != 1) continue;
+      const bool marker = (v.flags & F_UFFD_WP) && (pte & PTE_UFFD_WP);
+      if (pte & PTE_DIRTY) f.dirty |= bit(idx);
+      pte = marker ? PTE_UFFD_WP : 0;
+      zapped_kept(bit(p));
+      if (!(f.dirty & bit(idx))) {
+        f.cached &= std::uint8_t(~bit(idx));
+      } else if (r.opt_.swap) {
+        f.cached &= std::uint8_t(~bit(idx)), f.dirty &= std::uint8_t(~bit(idx));
+        f.swapped |= bit(idx);
+      }
     }
   }
 
@@ -476,17 +679,24 @@ struct vm {
       start = std::max<unsigned>(start, s.vma[i].start);
       const unsigned tmp = std::min<unsigned>(s.vma[i].end, b);
       switch (advice) {
-        case trace::Advice::Dontneed:
-          // zap_ptes: an anonymous VMA keeps no marker and no page cache; the table stays.
-          for (unsigned p = start; p < tmp; ++p) s.pte[p] = 0;
+        case trace::Advice::Dontneed: {
+          // zap_ptes: an anonymous VMA keeps no marker; a file VMA registered for uffd-wp
+          // keeps one where the PTE was protected, its dirty bits go to the folios and the
+          // pages stay in the page cache (oracle::zapped_kept). The table stays.
+          const cvma& v = s.vma[i];
+          const bool markers = v.file && (v.flags & F_UFFD_WP);
+          zap_transfer_dirty(v, start, tmp);
+          for (unsigned p = start; p < tmp; ++p) s.pte[p] = markers && (s.pte[p] & PTE_UFFD_WP) ? PTE_UFFD_WP : 0;
+          if (v.file) zapped_kept(mask(start, tmp));
           break;
-        case trace::Advice::Pageout: pageout_range(start, tmp); break;
+        }
+        case trace::Advice::Pageout: pageout_range(i, start, tmp); break;
         default: {
           // madvise_update_vma: vma_modify_flags, then vm_flags_reset (no vma_set_page_prot).
           const std::uint8_t flags = s.vma[i].flags;
           const std::uint8_t newflags = advice == trace::Advice::Random ? flags | F_RAND_READ
                                                                         : flags & std::uint8_t(~F_RAND_READ);
-          if (newflags != flags) modify(i, start, tmp, newflags, merge_path::madvise);
+          if (newflags != flags) modify(i, start, tmp, newflags, merge_path::madvise, false);
         }
       }
       // Flag changes may have merged past tmp: continue after the VMA that holds `start` now.
@@ -501,10 +711,13 @@ struct vm {
   // the mutant mremap_move_not_soft_dirty), the oracle's moved(), then do_munmap of the source.
   void move_vma(int i, unsigned a, unsigned len, unsigned t) {
     const cvma v = s.vma[i];
-    const int pgoff = v.anon ? int(a) + v.pgoff : int(t);  // pgoff_at(a), or new_addr
-    map_new_range(after(t), t, t + len, cvma{0, 0, v.anon, v.flags, std::int8_t(pgoff - int(t))},
-                  merge_path::mremap_move, [](std::uint8_t f) { return f; });
+    const int pgoff = v.anon || v.file ? int(a) + v.pgoff : int(t);  // pgoff_at(a), or new_addr
+    cvma p = v;  // vm_area_dup: the source's flags and vm_page_prot
+    p.pgoff = std::int8_t(pgoff - int(t));
+    const int at = map_new_range(after(t), t, t + len, p, merge_path::mremap_move, [](std::uint8_t f) { return f; });
+    const bool tracked_before = wants_writenotify(s.vma[at]);
     nsd_move(a, len, t);
+    prot_follows_handover(s.vma[at], tracked_before);
     // The window lies in one PTE table: one extent, never a whole table (move_normal_pmd).
     // Without UFFD_FEATURE_EVENT_REMAP a uffd-wp source loses its markers and uffd-wp bits.
     const bool clear_uffd = (v.flags & F_UFFD_WP) && !r.event_remap_;
@@ -524,15 +737,19 @@ struct vm {
       return std::uint8_t(src << t);
     };
     const std::uint8_t was_new = carried(s.fresh & std::uint8_t(~s.moved)), dst = mask(t, t + len);
-    const std::uint8_t was_stored = carried(s.stored);
+    const std::uint8_t was_stored = carried(s.stored), was_zapped = carried(s.zapped);
     mapped_new(dst);
     s.stored |= was_stored;
+    s.zapped |= was_zapped;
     s.moved |= dst & std::uint8_t(~was_new);
     for (unsigned p = t; p < t + len; ++p)  // oracle::moved_with_pte: present or swap
       if (s.pte[p] & (PTE_PRESENT | PTE_SWAP)) s.moved_pte |= std::uint8_t(1u << p);
-    // mremap_userfaultfd_prep: without EVENT_REMAP the new VMA is unregistered (a private
-    // one's prot is unchanged).
-    if (const int n = find(int(t)); n >= 0 && !r.event_remap_) s.vma[n].flags &= std::uint8_t(~F_UFFD_WP);
+    // mremap_userfaultfd_prep: without EVENT_REMAP the new VMA is unregistered, and a shared
+    // one's vm_page_prot recomputed.
+    if (const int n = find(int(t)); n >= 0 && !r.event_remap_ && (s.vma[n].flags & F_UFFD_WP)) {
+      s.vma[n].flags &= std::uint8_t(~F_UFFD_WP);
+      if (s.vma[n].flags & F_SHARED) set_page_prot(s.vma[n]);
+    }
     consumer_track_new(t, t + len, false);
     unmap(a, a + len);
   }
@@ -597,6 +814,7 @@ struct vm {
         const int res = m.at >= 0 ? m.at : split_off(i, lo, hi);
         const std::uint8_t flags = s.vma[res].flags | F_UFFD_WP;  // the target's
         s.vma[res].flags = m.nparts ? r.merged_flags(s.cleared, merge_path::uffd, flags, m.parts, m.nparts) : flags;
+        if (s.vma[res].flags & F_SHARED) set_page_prot(s.vma[res]);
       }
       at = s.vma[find(int(lo))].end;
     }
@@ -638,7 +856,7 @@ struct vm {
 
   // kernel::reclaim without a range: MADV_PAGEOUT over every mapping.
   void reclaim() {
-    for (int i = 0; i < s.nvma; ++i) pageout_range(s.vma[i].start, s.vma[i].end);
+    for (int i = 0; i < s.nvma; ++i) pageout_range(i, s.vma[i].start, s.vma[i].end);
   }
 
   // kernel::fork, seen from the parent: every COW mapping with an anon_vma is write-protected
@@ -670,14 +888,32 @@ struct vm {
       cleared_refs();
       return;
     }
-    for (int i = 0; i < s.nvma; ++i) s.vma[i].flags = r.cleared_[s.cleared][s.vma[i].flags];
-    if (r.granular_) {  // granular::clear_vma: one node covering each VMA
+    // The policy clears each VMA, and vm_page_prot is recomputed for those it changed
+    // (write-notify comes back for shared mappings; not under the mutant
+    // no_writenotify_after_clear, before 64e455079e1b).
+    bool changed[max_pages];
+    for (int i = 0; i < s.nvma; ++i) {
+      cvma& v = s.vma[i];
+      if (r.granular_) {
+        // granular::clear_vma: the list becomes one node covering the VMA; it changed unless
+        // it was exactly that.
+        const std::uint8_t m = mask(v.start, v.end);
+        changed[i] = (s.nsd_covered & m) != m || (s.nsd_start & m) != (1u << v.start);
+      } else {
+        changed[i] = r.clear_changed_[s.cleared][v.flags];
+      }
+      v.flags = r.cleared_[s.cleared][v.flags];
+    }
+    if (r.granular_) {
       s.nsd_covered = s.nsd_start = 0;
       for (int i = 0; i < s.nvma; ++i) {
         s.nsd_covered |= mask(s.vma[i].start, s.vma[i].end);
         s.nsd_start |= std::uint8_t(1u << s.vma[i].start);
       }
     }
+    if (r.opt_.bug != mutant::no_writenotify_after_clear)
+      for (int i = 0; i < s.nvma; ++i)
+        if (changed[i]) set_page_prot(s.vma[i]);
     for (std::uint8_t& pte : s.pte) {
       if (pte & PTE_PRESENT) pte &= std::uint8_t(~PTE_WRITE);
       pte &= std::uint8_t(~PTE_SOFT_DIRTY);  // swap entries too
@@ -695,14 +931,26 @@ struct vm {
     cleared_refs();
   }
 
-  // The state codec's renaming (sim/state_codec.cpp): anon_vma ids by first appearance.
-  // The map old id -> new id in the nibbles of one register (ids are at most max_pages + 1).
+  // The state codec's renaming (sim/state_codec.cpp): anon_vma ids and shared-anon files by
+  // first appearance (a file no VMA maps is gone; the memfd keeps its place). The maps old
+  // id -> new id in the nibbles of one register (ids are at most max_pages + 1).
   void rename() {
-    static_assert(max_pages + 1 < 16);
-    std::uint64_t map = 0;
-    unsigned n = 0;
+    static_assert(max_pages + 1 < 16 && max_files < 16);
+    std::uint64_t map = 0, fmap = 0;
+    unsigned n = 0, nf = MEMFD;
+    bool files = false;
     for (int i = 0; i < s.nvma; ++i) {
       std::uint8_t& a = s.vma[i].anon;
+      if (s.vma[i].file > MEMFD) {
+        std::uint8_t& f = s.vma[i].file;
+        files = true;
+        unsigned to = unsigned(fmap >> (4 * f)) & 15;
+        if (!to) {
+          to = ++nf;
+          fmap |= std::uint64_t(to) << (4 * f);
+        }
+        f = std::uint8_t(to);
+      }
       if (!a) continue;
       unsigned to = unsigned(map >> (4 * a)) & 15;
       if (!to) {
@@ -711,6 +959,11 @@ struct vm {
       }
       a = std::uint8_t(to);
     }
+    if (!files && !s.files[MEMFD].size) return;  // no shared-anon file, none left over
+    std::array<cfile, max_files> was = s.files;
+    for (unsigned id = MEMFD + 1; id <= max_files; ++id) s.files[id - 1] = cfile{};
+    for (unsigned id = MEMFD + 1; id <= max_files; ++id)
+      if (const unsigned to = unsigned(fmap >> (4 * id)) & 15) s.files[to - 1] = was[id - 1];
   }
 };
 
@@ -729,13 +982,25 @@ std::optional<std::string> rules::unsupported(const policy& pol, const explore_o
     return "the mutant " + std::string(mutant_name(opt.bug)) + " (it covers " + covered + ")";
   }
   if (opt.extra_check) return "an extra state check";
+  std::optional<std::string> memfd;
   for (const trace::Line& l : alphabet) {
+    if (const auto* m = std::get_if<trace::Mmap>(&l.op); m && m->file) {
+      if (memfd && *memfd != m->file->name)
+        return "a second memfd (`" + m->file->name + "` beside `" + *memfd + "`: it holds one)";
+      memfd = m->file->name;
+    }
     const bool ok = std::visit(
-        [](const auto& o) {
+        [&](const auto& o) {
           using T = std::decay_t<decltype(o)>;
-          if constexpr (std::is_same_v<T, trace::Mmap>)
-            return !o.file && o.sharing == trace::Sharing::Private && o.fixed && !o.populate &&
-                   !o.noreserve && !o.stack && !(o.prot & trace::PROT_X);
+          if constexpr (std::is_same_v<T, trace::Mmap>) {
+            const bool plain = o.fixed && !o.populate && !o.noreserve && !o.stack && !(o.prot & trace::PROT_X);
+            if (!o.file) return plain && o.sharing != trace::Sharing::Droppable;
+            // A read-write memfd mapping whose file indices stay inside max_pages, the file
+            // index of its first page within int8 of the page.
+            const std::uint64_t first = o.file->offset / PAGE_SIZE, pages = o.len / PAGE_SIZE;
+            return plain && o.sharing == trace::Sharing::Shared && !o.file->ro &&
+                   o.file->offset % PAGE_SIZE == 0 && first + pages <= max_pages;
+          }
           else if constexpr (std::is_same_v<T, trace::Mprotect>) return !(o.prot & trace::PROT_X);
           else if constexpr (std::is_same_v<T, trace::Madvise>)
             return o.advice == trace::Advice::Dontneed || o.advice == trace::Advice::Pageout ||
@@ -753,8 +1018,8 @@ std::optional<std::string> rules::unsupported(const policy& pol, const explore_o
         l.op);
     if (!ok)
       return "the operation `" + trace::format_line(l) +
-             "` (it covers mmap_anon, munmap, mprotect, mprotect_none, mremap, madvise, random, "
-             "normal, write, read, clear_refs, fork, uffd_wp and reclaim)";
+             "` (it covers mmap_anon, mmap_shared, mmap_memfd, munmap, mprotect, mprotect_none, mremap, "
+             "madvise, random, normal, write, read, clear_refs, fork, uffd_wp and reclaim)";
   }
   return std::nullopt;
 }
@@ -763,6 +1028,8 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
     : pol_(pol), opt_(opt), base_(addr_to_pfn(opt.base)) {
   if (auto why = unsupported(pol, opt, alphabet))
     throw std::invalid_argument("--engine compact does not cover " + *why);
+  for (const trace::Line& l : alphabet)
+    if (const auto* m = std::get_if<trace::Mmap>(&l.op); m && m->file) memfd_name_ = m->file->name;
   granular_ = non_sd_reg_design(pol);
   coalesce_ = granular_ && coalesces(pol);
   event_remap_ = pol.emulates_soft_dirty_with_uffd_wp();
@@ -770,8 +1037,9 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
   auto pages = [&](std::uint64_t addr, std::uint64_t len) {
     return std::pair{page(addr), page(addr + len)};
   };
-  // The policy asked once per flag value, on a one-page VMA at the window's start (anonymous:
-  // no file, pgoff at the address, no anon_vma).
+  // The policy asked once per flag value, on a one-page VMA at the window's start (no file,
+  // pgoff at the address, no anon_vma: the covered designs decide from the flags alone, which
+  // --cross-check holds them to).
   auto value = [](std::uint8_t bits) {
     vma_value v;
     v.vm_flags = vm_flags_of(bits);
@@ -782,16 +1050,19 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
     for (unsigned a = 0; a < flag_values; ++a) {
       const vma_ref ref{base_, base_ + 1, value(std::uint8_t(a))};
       for (unsigned b = 0; b < flag_values; ++b)
-        mergeable_[c][a * flag_values + b] =
-            pol.flags_mergeable(mm_, vm_flags_of(std::uint8_t(a)), vm_flags_of(std::uint8_t(b)));
+        if (pol.flags_mergeable(mm_, vm_flags_of(std::uint8_t(a)), vm_flags_of(std::uint8_t(b))))
+          mergeable_[c][(a * flag_values + b) / 64] |= std::uint64_t(1) << ((a * flag_values + b) % 64);
       proposed_[c][a] = flag_bits_of(pol.proposed_new_flags(mm_, ref.v.vm_flags));
       vma_value m = ref.v;
       pol.mark_new(m, base_, base_ + 1, base_, base_ + 1);
       marked_[c][a] = flag_bits_of(m.vm_flags);
       vma_value v = ref.v;
-      cleared_[c][a] = pol.clear_vma(mm_, v, base_, base_ + 1) ? flag_bits_of(v.vm_flags) : std::uint8_t(a);
+      clear_changed_[c][a] = pol.clear_vma(mm_, v, base_, base_ + 1);
+      cleared_[c][a] = clear_changed_[c][a] ? flag_bits_of(v.vm_flags) : std::uint8_t(a);
+      mm_.non_sd_regs.clear();  // (granular's clear_vma made a list)
       tracking_[c][a] = pol.tracking_enabled(mm_, ref, base_);
       reports_dirty_[c][a] = pol.vma_reports_dirty(mm_, ref, base_);
+      writenotify_[c][a] = pol.vma_wants_sd_writenotify(mm_, ref);
     }
   }
   for (const trace::Line& l : alphabet) {
@@ -800,7 +1071,10 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
         [&](const auto& x) {
           using T = std::decay_t<decltype(x)>;
           if constexpr (std::is_same_v<T, trace::Mmap>) {
-            o = {kind::mmap_anon, page(x.addr), page(x.addr + x.len), x.prot};
+            const kind k = x.file ? kind::mmap_memfd : x.sharing == trace::Sharing::Shared ? kind::mmap_shared
+                                                                                             : kind::mmap_anon;
+            o = {k, page(x.addr), page(x.addr + x.len), x.prot};
+            if (x.file) o.pgoff = std::int8_t(std::int64_t(x.file->offset / PAGE_SIZE) - o.start);
           } else if constexpr (std::is_same_v<T, trace::Mprotect>) {
             o = {kind::mprotect, page(x.addr), page(x.addr + x.len), x.prot};
           } else if constexpr (std::is_same_v<T, trace::Munmap>) {
@@ -839,13 +1113,13 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
 
 std::uint8_t rules::merged_flags(bool cleared, merge_path path, std::uint8_t flags,
                                  const std::uint8_t* parts, std::size_t nparts) const {
-  // Key: cleared_refs, path, flags, the number of parts and each part's flags (30 bits).
+  // Key: cleared_refs, path, flags, the number of parts and each part's flags (34 bits).
   constexpr unsigned bits = std::bit_width(flag_values - 1);
-  static_assert(1 + 3 + 2 + 4 * bits <= 32);
-  std::uint32_t key = ((std::uint32_t(cleared) << 3 | std::uint32_t(path)) << bits | flags) << 2 | std::uint32_t(nparts);
+  static_assert(1 + 3 + 2 + 4 * bits <= 64);
+  std::uint64_t key = ((std::uint64_t(cleared) << 3 | std::uint64_t(path)) << bits | flags) << 2 | std::uint64_t(nparts);
   for (std::size_t i = 0; i < 3; ++i) key = key << bits | (i < nparts ? parts[i] : 0u);
   ++key;
-  merged_memo& slot = merged_[(key ^ key >> 8 ^ key >> 16) & 255];
+  merged_memo& slot = merged_[(key ^ key >> 8 ^ key >> 16 ^ key >> 24) & 255];
   if (slot.key != key) {
     vma_value v[3];
     for (std::size_t i = 0; i < nparts; ++i) v[i].vm_flags = vm_flags_of(parts[i]);
@@ -859,7 +1133,9 @@ void rules::apply(state& s, std::size_t i) const {
   vm m{s, *this};
   const op& o = ops_[i];
   switch (o.k) {
-    case kind::mmap_anon: m.mmap_anon(o.start, o.end, o.arg); break;
+    case kind::mmap_anon: case kind::mmap_shared: case kind::mmap_memfd:
+      m.mmap(o.start, o.end, o.arg, o.k, o.pgoff);
+      break;
     case kind::munmap: m.munmap(o.start, o.end); break;
     case kind::mprotect: m.mprotect(o.start, o.end, o.arg); break;
     case kind::madvise: m.madvise(o.start, o.end, trace::Advice(o.arg)); break;

@@ -17,22 +17,31 @@ inline std::uint64_t mum(std::uint64_t a, std::uint64_t b) {
 }  // namespace
 
 fingerprint128 fingerprint(const state& s) {
-  // Two independent wyhash-style hashes of the sixteen words (different secrets), a third of
-  // the cost of MurmurHash3 over the same bytes, which was a fifth of the engine's time. The
-  // second half (the memory files, mostly zero) is folded into the first pairwise.
-  static_assert(sizeof(state) == 128);
+  // Two independent wyhash-style hashes of the state's words (different secrets and pairings),
+  // a third of the cost of MurmurHash3 over the same bytes, which was a fifth of the engine's
+  // time. Every word enters each hash; the memory files' six words only when one exists
+  // (a state without files hashes ten words).
+  static_assert(sizeof(state) == 128 && offsetof(state, files) == 80);
   std::uint64_t w[16];
   std::memcpy(w, &s, sizeof w);
-  constexpr std::uint64_t k[8] = {0xa0761d6478bd642full, 0xe7037ed1a0b428dbull,
-                                  0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull,
-                                  0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull,
-                                  0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull};
-  for (unsigned i = 0; i < 8; ++i) w[i] ^= mum(w[8 + i] ^ k[(i + 3) % 8], k[i] ^ 0x2d358dccaa6c78a5ull);
-  const std::uint64_t a = mum(w[0] ^ k[0], w[1] ^ k[1]), b = mum(w[2] ^ k[2], w[3] ^ k[3]),
-                      c = mum(w[4] ^ k[4], w[5] ^ k[5]), g = mum(w[6] ^ k[6], w[7] ^ k[7]);
-  const std::uint64_t d = mum(w[0] ^ k[5], w[3] ^ k[6]), e = mum(w[1] ^ k[7], w[4] ^ k[2]),
-                      f = mum(w[2] ^ k[1], w[5] ^ k[0]), h = mum(w[6] ^ k[3], w[7] ^ k[4]);
-  return {mum(a ^ g ^ k[6], b ^ c), mum(d ^ h ^ k[3], e ^ f ^ k[7])};
+  constexpr std::uint64_t k[16] = {
+      0xa0761d6478bd642full, 0xe7037ed1a0b428dbull, 0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull,
+      0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull,
+      0x2d358dccaa6c78a5ull, 0x8bb84b93962eacc9ull, 0x4b33a62ed433d4a3ull, 0x4d5a2da51de1aa47ull,
+      0xd6e8feb86659fd93ull, 0xa3b195354a39b70dull, 0x1b03738712fad5c9ull, 0xff51afd7ed558ccdull};
+  std::uint64_t a0 = mum(w[0] ^ k[0], w[1] ^ k[1]), a1 = mum(w[2] ^ k[2], w[3] ^ k[3]),
+                a2 = mum(w[4] ^ k[4], w[5] ^ k[5]) ^ mum(w[8] ^ k[8], w[9] ^ k[9]),
+                a3 = mum(w[6] ^ k[6], w[7] ^ k[7]);
+  std::uint64_t b0 = mum(w[0] ^ k[5], w[3] ^ k[6]), b1 = mum(w[1] ^ k[7], w[4] ^ k[2]),
+                b2 = mum(w[2] ^ k[1], w[5] ^ k[0]) ^ mum(w[7] ^ k[10], w[8] ^ k[11]),
+                b3 = mum(w[6] ^ k[3], w[9] ^ k[4]);
+  if (w[10] | w[11] | w[12] | w[13] | w[14] | w[15]) {
+    a0 ^= mum(w[10] ^ k[12], w[11] ^ k[13]), a1 ^= mum(w[12] ^ k[14], w[13] ^ k[15]);
+    a3 ^= mum(w[14] ^ k[8], w[15] ^ k[10]);
+    b0 ^= mum(w[10] ^ k[9], w[13] ^ k[11]), b1 ^= mum(w[11] ^ k[15], w[14] ^ k[12]);
+    b3 ^= mum(w[12] ^ k[13], w[15] ^ k[14]);
+  }
+  return {mum(a0 ^ a3 ^ k[6], a1 ^ a2), mum(b0 ^ b3 ^ k[3], b1 ^ b2 ^ k[7])};
 }
 
 std::string describe(const state& s) {

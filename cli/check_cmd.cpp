@@ -218,8 +218,7 @@ int run(const check_args& a) {
     // on the compact engine where it covers the search (as sdmc explore's --engine auto).
     if (a.explore_depth) {
       explore_options eo = bounded(a.explore_pages, a.explore_depth);
-      eo.engine = compact::rules::unsupported(pol, eo, make_alphabet(eo)) ? explore_engine::model
-                                                                         : explore_engine::compact;
+      eo.engine = auto_engine(pol, eo, make_alphabet(eo));
       res.explored = search(eo, "explore");
     }
     if (a.deep_depth) {

@@ -21,7 +21,6 @@
 #include "cli/mutant_option.hpp"
 #include "model/mutant.hpp"
 #include "model/policy.hpp"
-#include "sim/compact/rules.hpp"
 #include "sim/explorer.hpp"
 
 namespace sdmc::cli {
@@ -118,12 +117,10 @@ int run(const explore_args& a) {
     const std::vector<trace::Line> ops = make_alphabet(o);
     alphabet = ops.size();
     if (a.engine == "auto") {
-      // The compact engine where it covers the search (the same states, transitions and
-      // reports: tests/compact_engine_test.cpp), the model engine elsewhere.
-      const auto why = compact::rules::unsupported(*pol, o, ops);
-      o.engine = why ? explore_engine::model : explore_engine::compact;
-      engine = why ? "model engine (auto: the compact engine does not cover " + *why + ")"
-                   : "compact engine (auto)";
+      std::string why;
+      o.engine = auto_engine(*pol, o, ops, &why);
+      engine = o.engine == explore_engine::model ? "model engine (auto: the compact engine does not cover " + why + ")"
+                                                 : "compact engine (auto)";
     }
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "sdmc explore: {}\n", e.what());
@@ -228,8 +225,9 @@ void add_explore(CLI::App& app, int& exit_code) {
   cmd->add_flag("--quiet", a->quiet, "no progress line");
   cmd->add_option("--engine", a->engine,
                   "auto (the default: compact where it covers the search, else model), model (every "
-                  "operation and design) or compact (a 64-byte state: private anonymous memory, at most 8 "
-                  "pages, every design, eight of the ten mutants; sim/compact/rules.hpp)");
+                  "operation and design) or compact (a 128-byte state: private anonymous memory and memory "
+                  "files, at most 8 pages, every design, nine of the ten mutants; not MAP_DROPPABLE; "
+                  "sim/compact/rules.hpp)");
   cmd->add_flag("--cross-check", a->cross_check,
                 "with --engine compact: run every transition and judgement in the model too and "
                 "stop at the first difference (exit 1)");

@@ -687,6 +687,13 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
 
 }  // namespace
 
+explore_engine auto_engine(const policy& pol, const explore_options& opt, const std::vector<Line>& alphabet,
+                           std::string* why) {
+  std::optional<std::string> refused = compact::rules::unsupported(pol, opt, alphabet);
+  if (refused && why) *why = std::move(*refused);
+  return refused ? explore_engine::model : explore_engine::compact;
+}
+
 explore_result explore(const policy& pol, const explore_options& opt,
                        const std::function<void(const explore_progress&)>& progress,
                        std::chrono::milliseconds progress_every) {

@@ -121,6 +121,12 @@ struct state_failure {
 std::vector<state_failure> state_failures(const policy& pol, const explore_options& opt,
                                           const kernel& k, const oracle& o);
 
+// `--engine auto`: the compact engine where it covers the search (the same states,
+// transitions and reports: tests/compact_engine_test.cpp), else the model engine, with the
+// reason in `why` (when given).
+explore_engine auto_engine(const policy& pol, const explore_options& opt, const std::vector<trace::Line>& alphabet,
+                           std::string* why = nullptr);
+
 // Runs the search. `progress` (optional) is called about every `progress_every`.
 explore_result explore(const policy& pol, const explore_options& opt,
                        const std::function<void(const explore_progress&)>& progress = {},

@@ -127,9 +127,7 @@ unsigned rules::judge(const state& s) const {
     for (unsigned i = 0; i < s.nvma; ++i) {
       const cvma& v = s.vma[i];
       if ((v.flags & (F_SHARED | F_WRITE)) != (F_SHARED | F_WRITE) || !v.page_prot_write) continue;
-      const bool wants = granular_ ? (s.nsd_covered & std::uint8_t(((1u << v.end) - 1) & ~((1u << v.start) - 1)))
-                                   : writenotify_[s.cleared][v.flags];
-      if (wants) out |= FAIL_INVARIANT;
+      if (wants_writenotify(s, v)) out |= FAIL_INVARIANT;
     }
   for (unsigned p = 0; p < opt_.pages; ++p) {
     const std::uint8_t pte = s.pte[p];
@@ -181,7 +179,7 @@ void rules::to_model(const state& s, kernel& k, oracle& o) const {
     if (id == MEMFD) f.name = memfd_name_;
     f.shared_anon = id != MEMFD;
     f.size_pages = c.size;
-    for (unsigned i = 0; i < 8; ++i) {
+    for (unsigned i = 0; i < max_pages; ++i) {  // (a file has at most max_pages pages)
       const prange at(i, i + 1);
       if (c.cached >> i & 1) f.cached += at;
       if (c.dirty >> i & 1) f.dirty += at;

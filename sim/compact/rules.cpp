@@ -13,7 +13,6 @@ namespace sdmc::compact {
 
 namespace {
 constexpr vm_flags_t VM_MAY_ALL = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
-constexpr std::uint8_t mask(unsigned s, unsigned e) { return std::uint8_t(((1u << e) - 1) & ~((1u << s) - 1)); }
 
 // Is the design's per-page state granular's non_sd_reg lists, which vm::nsd_* restate? Asked
 // of the policy: clear_vma gives a VMA one node covering it, and a covered page is tracked and
@@ -156,10 +155,7 @@ struct vm {
     s.zapped |= m;
     s.moved_pte &= std::uint8_t(~m);
   }
-  // policy::vma_wants_sd_writenotify (granular: any node in the VMA).
-  bool wants_writenotify(const cvma& v) const {
-    return r.granular_ ? (s.nsd_covered & mask(v.start, v.end)) != 0 : r.writenotify_[s.cleared][v.flags];
-  }
+  bool wants_writenotify(const cvma& v) const { return r.wants_writenotify(s, v); }
   // kernel::page_prot_write: a shared-writable VMA's vm_page_prot is writable unless
   // soft-dirty tracking (not under the mutant no_writenotify_after_clear) or uffd-wp needs
   // write faults (mm/vma.c:vma_wants_writenotify); a private one's never is.
@@ -172,7 +168,7 @@ struct vm {
   // kernel::prot_follows_handover: a design whose merges can start tracking a VMA
   // (policy::merge_sets_page_prot) recomputes vm_page_prot when it did.
   void prot_follows_handover(cvma& v, bool tracked_before) const {
-    if (r.pol_.merge_sets_page_prot() && !tracked_before && wants_writenotify(v)) set_page_prot(v);
+    if (r.sets_prot_ && !tracked_before && wants_writenotify(v)) set_page_prot(v);
   }
   // file_mapcount: the present PTEs mapping index i of file f.
   unsigned file_mapcount(unsigned f, unsigned i) const {
@@ -189,12 +185,12 @@ struct vm {
   // write-protect sets).
   void forget(unsigned a, unsigned b) {
     sd_reset(a, b);
-    const std::uint8_t keep = std::uint8_t(~mask(a, b));
+    const std::uint8_t keep = std::uint8_t(~page_mask(a, b));
     s.stored_wp &= keep, s.new_wp &= keep;
   }
   // oracle::sd_reset: soft-dirty's ghost sets forget [a,b).
   void sd_reset(unsigned a, unsigned b) {
-    const std::uint8_t keep = std::uint8_t(~mask(a, b));
+    const std::uint8_t keep = std::uint8_t(~page_mask(a, b));
     s.stored &= keep, s.fresh &= keep, s.moved &= keep, s.moved_pte &= keep, s.zapped &= keep;
   }
   // --- the granular designs' non_sd_reg lists (model/policies/granular.cpp) on the bitmaps ---
@@ -229,7 +225,7 @@ struct vm {
   }
   // granular::on_unmap (the removed VMAs' lists go with them).
   void nsd_forget(unsigned a, unsigned b) {
-    const std::uint8_t keep = std::uint8_t(~mask(a, b));
+    const std::uint8_t keep = std::uint8_t(~page_mask(a, b));
     s.nsd_covered &= keep, s.nsd_start &= keep;
   }
 
@@ -279,7 +275,7 @@ struct vm {
     res.start = std::uint8_t(a), res.end = std::uint8_t(b);
     // merge_handover, when a merge of a range the caller does not store itself (mmap sets
     // vm_page_prot after) absorbed next: did the target's own list need write-notify?
-    const bool tracked_before = left && right && (s.nsd_covered & mask(prev->start, prev->end));
+    const bool tracked_before = left && right && wants_writenotify(*prev);
     if (left || right) {
       const cvma& target = left ? *prev : *next;
       res = target;
@@ -319,7 +315,6 @@ struct vm {
     const bool mr = next && can_merge(*next, p) && (!ml || anon_vmas_compatible(*prev, *next));
     if (!ml && !mr) return out;
     cvma res;
-    bool tracked_before;  // merge_handover: the target's own list needed write-notify
     if (ml && mr) {
       res = *prev;
       res.end = next->end;
@@ -339,7 +334,8 @@ struct vm {
       out.parts[0] = next->flags, out.parts[1] = v.flags;
       out.nparts = 2;
     }
-    tracked_before = ml ? (s.nsd_covered & mask(prev->start, prev->end)) : (s.nsd_covered & mask(next->start, next->end));
+    // merge_handover: did the target's own list need write-notify?
+    const bool tracked_before = wants_writenotify(ml ? *prev : *next);
     // merge_handover: the merged VMA replaces prev and/or next and the part of vma it covers;
     // what is left of vma (the other side of [a,b)) stays beside it.
     cvma put[2] = {res};
@@ -421,7 +417,7 @@ struct vm {
       v.file = std::uint8_t(id), v.pgoff = std::int8_t(-int(a));
     }
     set_page_prot(v);
-    mapped_new(mask(a, b));
+    mapped_new(page_mask(a, b));
     consumer_track_new(a, b, true);
   }
 
@@ -595,7 +591,7 @@ struct vm {
         anon_vma_prepare(i);
         pte = PTE_PRESENT | PTE_ANON | PTE_WRITE | PTE_DIRTY | PTE_SOFT_DIRTY | PTE_EXCLUSIVE;
       }
-      if (write) stored(mask(p, seg_end));
+      if (write) stored(page_mask(p, seg_end));
       p = seg_end;
     }
   }
@@ -628,7 +624,7 @@ struct vm {
     }
     // Stores through a shared mapping reach the file.
     for (unsigned q = p; q < done; ++q) f.written |= bit(index(v, q));
-    stored(mask(p, done));
+    stored(page_mask(p, done));
     return done == e;
   }
 
@@ -687,7 +683,7 @@ struct vm {
           const bool markers = v.file && (v.flags & F_UFFD_WP);
           zap_transfer_dirty(v, start, tmp);
           for (unsigned p = start; p < tmp; ++p) s.pte[p] = markers && (s.pte[p] & PTE_UFFD_WP) ? PTE_UFFD_WP : 0;
-          if (v.file) zapped_kept(mask(start, tmp));
+          if (v.file) zapped_kept(page_mask(start, tmp));
           break;
         }
         case trace::Advice::Pageout: pageout_range(i, start, tmp); break;
@@ -733,10 +729,10 @@ struct vm {
     // oracle::moved: every page is new at its new address, but only one that was new at its
     // source (and not a gap there) may be a lost new mapping; stores travel with the page.
     auto carried = [&](std::uint8_t bits) {
-      const unsigned src = (bits & mask(a, a + len)) >> a;
+      const unsigned src = (bits & page_mask(a, a + len)) >> a;
       return std::uint8_t(src << t);
     };
-    const std::uint8_t was_new = carried(s.fresh & std::uint8_t(~s.moved)), dst = mask(t, t + len);
+    const std::uint8_t was_new = carried(s.fresh & std::uint8_t(~s.moved)), dst = page_mask(t, t + len);
     const std::uint8_t was_stored = carried(s.stored), was_zapped = carried(s.zapped);
     mapped_new(dst);
     s.stored |= was_stored;
@@ -758,7 +754,7 @@ struct vm {
   // of the VMA that holds t now; the source's own go with its munmap.
   void nsd_move(unsigned a, unsigned len, unsigned t) {
     if (!r.granular_) return;
-    const std::uint8_t src = mask(a, a + len);
+    const std::uint8_t src = page_mask(a, a + len);
     const std::uint8_t cov = std::uint8_t(((s.nsd_covered & src) >> a) << t);
     std::uint8_t start = std::uint8_t(((s.nsd_start & src) >> a) << t);
     if (cov & (1u << t)) start |= std::uint8_t(1u << t);
@@ -792,8 +788,8 @@ struct vm {
     // vma_merge_extend: vma_merge_new_range with prev = the VMA itself (it may absorb next);
     // the grown VMA keeps its own flags. oracle::grown_in_place: new, and a gap.
     map_new_range(i + 1, b, e, s.vma[i], merge_path::mremap_expand, [](std::uint8_t f) { return f; });
-    mapped_new(mask(b, e));
-    s.moved |= mask(b, e);
+    mapped_new(page_mask(b, e));
+    s.moved |= page_mask(b, e);
     consumer_track_new(b, e, true);
   }
 
@@ -836,7 +832,7 @@ struct vm {
         if (pte & PTE_PRESENT) pte &= std::uint8_t(~PTE_WRITE);
       }
     }
-    const std::uint8_t keep = std::uint8_t(~mask(a, b));
+    const std::uint8_t keep = std::uint8_t(~page_mask(a, b));
     s.wp_tracking = 1;  // oracle::wp_reset
     s.stored_wp &= keep, s.new_wp &= keep;
     if (r.pol_.emulates_soft_dirty_with_uffd_wp() && !consumer_setup) sd_reset(a, b);
@@ -897,7 +893,7 @@ struct vm {
       if (r.granular_) {
         // granular::clear_vma: the list becomes one node covering the VMA; it changed unless
         // it was exactly that.
-        const std::uint8_t m = mask(v.start, v.end);
+        const std::uint8_t m = page_mask(v.start, v.end);
         changed[i] = (s.nsd_covered & m) != m || (s.nsd_start & m) != (1u << v.start);
       } else {
         changed[i] = r.clear_changed_[s.cleared][v.flags];
@@ -907,7 +903,7 @@ struct vm {
     if (r.granular_) {
       s.nsd_covered = s.nsd_start = 0;
       for (int i = 0; i < s.nvma; ++i) {
-        s.nsd_covered |= mask(s.vma[i].start, s.vma[i].end);
+        s.nsd_covered |= page_mask(s.vma[i].start, s.vma[i].end);
         s.nsd_start |= std::uint8_t(1u << s.vma[i].start);
       }
     }
@@ -959,7 +955,9 @@ struct vm {
       }
       a = std::uint8_t(to);
     }
-    if (!files && !s.files[MEMFD].size) return;  // no shared-anon file, none left over
+    // No shared-anon file mapped, and none left over: ids are dense after every operation, so
+    // a leftover would hold the first shared-anon file's slot, files[MEMFD] (id MEMFD + 1).
+    if (!files && !s.files[MEMFD].size) return;
     std::array<cfile, max_files> was = s.files;
     for (unsigned id = MEMFD + 1; id <= max_files; ++id) s.files[id - 1] = cfile{};
     for (unsigned id = MEMFD + 1; id <= max_files; ++id)
@@ -1032,6 +1030,7 @@ rules::rules(const policy& pol, const explore_options& opt, const std::vector<tr
     if (const auto* m = std::get_if<trace::Mmap>(&l.op); m && m->file) memfd_name_ = m->file->name;
   granular_ = non_sd_reg_design(pol);
   coalesce_ = granular_ && coalesces(pol);
+  sets_prot_ = pol.merge_sets_page_prot();
   event_remap_ = pol.emulates_soft_dirty_with_uffd_wp();
   auto page = [&](std::uint64_t addr) { return std::uint8_t(addr_to_pfn(addr) - base_); };
   auto pages = [&](std::uint64_t addr, std::uint64_t len) {

@@ -41,6 +41,8 @@
 namespace sdmc::compact {
 
 inline constexpr unsigned max_pages = 8;
+// The pages [s, e) of the window as a bitmap (bit p: page p).
+constexpr std::uint8_t page_mask(unsigned s, unsigned e) { return std::uint8_t(((1u << e) - 1) & ~((1u << s) - 1)); }
 
 // The mutants of the catalogue whose bug lies on this ground.
 inline constexpr mutant covered_mutants[] = {
@@ -218,6 +220,12 @@ class rules {
   // lists follow splits, merges, moves and clear_refs (vm::nsd_*); coalescing: whether the
   // design joins touching nodes of one list (granular-coalesce), as asked of the policy.
   bool granular_ = false, coalesce_ = false;
+  // policy::merge_sets_page_prot: merges that start tracking a VMA recompute vm_page_prot.
+  bool sets_prot_ = false;
+  // policy::vma_wants_sd_writenotify for VMA v of s (granular: any node in the VMA).
+  bool wants_writenotify(const state& s, const cvma& v) const {
+    return granular_ ? (s.nsd_covered & page_mask(v.start, v.end)) != 0 : writenotify_[s.cleared][v.flags];
+  }
   // mm.uffd_event_remap once a context exists: the explorer's uffd_wp never asks for
   // EVENT_REMAP, the uffd-wp design's consumer always does (kernel::uffd_ctx_create).
   bool event_remap_ = false;

@@ -225,8 +225,8 @@ void add_explore(CLI::App& app, int& exit_code) {
   cmd->add_flag("--quiet", a->quiet, "no progress line");
   cmd->add_option("--engine", a->engine,
                   "auto (the default: compact where it covers the search, else model), model (every "
-                  "operation and design) or compact (a 128-byte state: private anonymous memory and memory "
-                  "files, at most 8 pages, every design, nine of the ten mutants; not MAP_DROPPABLE; "
+                  "operation and design) or compact (a 128-byte state, 64 bytes without memory files: "
+                  "private anonymous memory and memory files, at most 8 pages, every design, nine of the ten mutants; not MAP_DROPPABLE; "
                   "sim/compact/rules.hpp)");
   cmd->add_flag("--cross-check", a->cross_check,
                 "with --engine compact: run every transition and judgement in the model too and "

@@ -433,7 +433,9 @@ struct model_engine {
 // The compact engine (sim/compact/rules.hpp): the state is its own key. A state its own
 // judgement finds failing is rebuilt in the model and judged there, so what is reported is
 // the model's verdict. With cross_check, every transition is also run by the model and must
-// give the same key, and every state must get the same verdict from both.
+// give the same key, and every state must get the same verdict from both. State: 128-byte
+// compact::state, or 64-byte compact::anon_state when the alphabet maps no memory files.
+template <class State>
 struct compact_engine {
   const policy& pol;
   const explore_options& opt;
@@ -442,11 +444,11 @@ struct compact_engine {
   bool cross_check;
   compact::rules rules{pol, opt, alphabet};
   struct slot {
-    compact::state s;
+    State s;
   };
-  using frontier = std::vector<compact::state>;
+  using frontier = std::vector<State>;
   static constexpr std::size_t lookahead = 16;  // small fixed-size children: prefetch far ahead
-  compact::state parent{};
+  State parent{};
   fingerprint128 self{};
   std::optional<kernel> pk{};  // cross_check: the parent as the model holds it
   std::optional<oracle> po{};
@@ -454,7 +456,7 @@ struct compact_engine {
   std::vector<char> buf{};
 
   fingerprint128 initial(slot& c) {
-    c.s = compact::state{};
+    c.s = State{};
     return compact::fingerprint(c.s);
   }
   void load(const frontier& f, std::size_t i) {
@@ -501,10 +503,10 @@ struct compact_engine {
     return f;
   }
   void keep(const slot& c, frontier& f) const { f.push_back(c.s); }
-  std::size_t key_bytes(const slot&) const { return sizeof(compact::state); }
+  std::size_t key_bytes(const slot&) const { return sizeof(State); }
 
   // The model's transition from the same parent must reach the same state.
-  void check_transition(const compact::state& got, std::size_t a) {
+  void check_transition(const State& got, std::size_t a) {
     kernel k(*pk);
     oracle o(*po);
     k.obs = &o;
@@ -703,7 +705,11 @@ explore_result explore(const policy& pol, const explore_options& opt,
                                 "zaps (props/properties.hpp); its precision is a property test");
   const state_window w{addr_to_pfn(opt.base), opt.pages};
   if (opt.engine == explore_engine::compact) {
-    compact_engine eng{pol, opt, w, alphabet, opt.cross_check};
+    if (compact::rules::maps_files(alphabet)) {
+      compact_engine<compact::state> eng{pol, opt, w, alphabet, opt.cross_check};
+      return search(eng, opt, alphabet, pol, w, progress, progress_every);
+    }
+    compact_engine<compact::anon_state> eng{pol, opt, w, alphabet, opt.cross_check};
     return search(eng, opt, alphabet, pol, w, progress, progress_every);
   }
   if (opt.cross_check) throw std::invalid_argument("--cross-check checks the compact engine: it needs --engine compact");

@@ -169,18 +169,20 @@ TEST(CompactEngineCrossCheck, RunsEveryTransitionInTheModelToo) {
 // compact judgement wrongly finds failing is caught at run time, where the model judges it; one
 // it wrongly finds sound is caught only by comparisons like this one and --cross-check.)
 // `walks` random walks of o.depth operations from the empty state: every step must reach the
-// state the model reaches from the same parent, and be judged as the model judges it.
-void walk_beside_the_model(const policy& pol, const explore_options& o, int walks) {
-  const std::vector<trace::Line> alphabet = make_alphabet(o);
+// state the model reaches from the same parent, and be judged as the model judges it. On the
+// state the explorer would use: the narrow one when the alphabet maps no memory files.
+template <class State>
+void walk_beside_the_model(const policy& pol, const explore_options& o, int walks,
+                           const std::vector<trace::Line>& alphabet) {
   const compact::rules rules(pol, o, alphabet);
   std::mt19937_64 rng(20261122);
   std::vector<char> buf;
   const std::string which = std::string(pol.name()) + " " + std::string(mutant_name(o.bug));
   for (int walk = 0; walk < walks; ++walk) {
-    compact::state s;
+    State s;
     for (unsigned step = 0; step < o.depth; ++step) {
       const std::size_t a = rng() % alphabet.size();
-      compact::state child = s;
+      State child = s;
       rules.apply(child, a);
       kernel k(pol, o.swap);
       oracle ko;
@@ -199,6 +201,61 @@ void walk_beside_the_model(const policy& pol, const explore_options& o, int walk
       s = child;
     }
   }
+}
+void walk_beside_the_model(const policy& pol, const explore_options& o, int walks) {
+  const std::vector<trace::Line> alphabet = make_alphabet(o);
+  if (compact::rules::maps_files(alphabet))
+    walk_beside_the_model<compact::state>(pol, o, walks, alphabet);
+  else
+    walk_beside_the_model<compact::anon_state>(pol, o, walks, alphabet);
+}
+
+// The 64-byte state of alphabets without memory files is the 128-byte one minus what only
+// memory files set: on private anonymous memory both must go through the same states (the
+// same description, the same verdict), and the explorer must pick it exactly when it can.
+TEST(CompactEngineNarrowState, FollowsTheWideStateOnPrivateAnonymousMemory) {
+  for (const char* name : {"upstream-6.12", "sticky", "precise", "uffd-wp", "granular", "granular-coalesce"}) {
+    auto pol = make_policy(name);
+    explore_options o = bound(4, 24, explore_engine::compact);
+    o.precision = std::string_view(name) != "uffd-wp";
+    const std::vector<trace::Line> alphabet = make_alphabet(o);
+    ASSERT_FALSE(compact::rules::maps_files(alphabet));
+    const compact::rules rules(*pol, o, alphabet);
+    std::mt19937_64 rng(20261123);
+    for (int walk = 0; walk < 2000; ++walk) {
+      compact::state wide;
+      compact::anon_state narrow;
+      for (unsigned step = 0; step < o.depth; ++step) {
+        const std::size_t a = rng() % alphabet.size();
+        rules.apply(wide, a);
+        rules.apply(narrow, a);
+        ASSERT_EQ(compact::describe(narrow), compact::describe(wide))
+            << name << ", walk " << walk << ", step " << step << ": " << trace::format_line(alphabet[a]);
+        ASSERT_EQ(rules.judge(narrow), rules.judge(wide)) << name << ", walk " << walk << ", step " << step;
+      }
+    }
+  }
+}
+
+TEST(CompactEngineNarrowState, IsChosenOnlyWithoutMemoryFiles) {
+  auto pol = make_policy("sticky");
+  const explore_result anon = explore(*pol, bound(2, 3, explore_engine::compact));
+  EXPECT_EQ(anon.key_bytes_max, sizeof(compact::anon_state));
+  const explore_result files = explore(*pol, bound(2, 3, explore_engine::compact, ALL_OPS));
+  EXPECT_EQ(files.key_bytes_max, sizeof(compact::state));
+  // A memory file on the narrow state is a logic error, never a silently dropped field.
+  const explore_options o = bound(2, 1, explore_engine::compact, ALL_OPS);
+  const std::vector<trace::Line> alphabet = make_alphabet(o);
+  const compact::rules rules(*pol, o, alphabet);
+  bool refused = false;
+  for (std::size_t a = 0; a < alphabet.size(); ++a) {
+    const auto* m = std::get_if<trace::Mmap>(&alphabet[a].op);
+    if (!m || m->sharing != trace::Sharing::Shared) continue;
+    compact::anon_state s;
+    EXPECT_THROW(rules.apply(s, a), std::logic_error) << trace::format_line(alphabet[a]);
+    refused = true;
+  }
+  EXPECT_TRUE(refused);
 }
 
 TEST(CompactEngineCrossCheck, RandomWalksDeeperThanTheSearch) {

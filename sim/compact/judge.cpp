@@ -44,7 +44,24 @@ fingerprint128 fingerprint(const state& s) {
   return {mum(a0 ^ a3 ^ k[6], a1 ^ a2), mum(b0 ^ b3 ^ k[3], b1 ^ b2 ^ k[7])};
 }
 
-std::string describe(const state& s) {
+// The state without memory files: its eight words, hashed as the wide state's first ten are.
+fingerprint128 fingerprint(const anon_state& s) {
+  static_assert(sizeof(anon_state) == 64);
+  std::uint64_t w[8];
+  std::memcpy(w, &s, sizeof w);
+  constexpr std::uint64_t k[8] = {0xa0761d6478bd642full, 0xe7037ed1a0b428dbull,
+                                  0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull,
+                                  0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull,
+                                  0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull};
+  const std::uint64_t a0 = mum(w[0] ^ k[0], w[1] ^ k[1]), a1 = mum(w[2] ^ k[2], w[3] ^ k[3]),
+                      a2 = mum(w[4] ^ k[4], w[5] ^ k[5]), a3 = mum(w[6] ^ k[6], w[7] ^ k[7]);
+  const std::uint64_t b0 = mum(w[0] ^ k[5], w[3] ^ k[6]), b1 = mum(w[1] ^ k[7], w[4] ^ k[2]),
+                      b2 = mum(w[2] ^ k[1], w[5] ^ k[0]), b3 = mum(w[6] ^ k[3], w[7] ^ k[4]);
+  return {mum(a0 ^ a3 ^ k[6], a1 ^ a2), mum(b0 ^ b3 ^ k[3], b1 ^ b2 ^ k[7])};
+}
+
+template <class S>
+std::string describe(const S& s) {
   std::string o = "pte";
   for (std::uint8_t b : s.pte) o += fmt::format(" {:02x}", b);
   o += "; vmas";
@@ -55,12 +72,15 @@ std::string describe(const state& s) {
                    s.table, s.cleared, s.uffd_ctx, s.stored, s.fresh, s.moved, s.moved_pte, s.zapped);
   if (s.wp_tracking) o += fmt::format(" stored_wp {:02x} new_wp {:02x}", s.stored_wp, s.new_wp);
   if (s.nsd_covered) o += fmt::format("; non_sd_reg covered {:02x} starts {:02x}", s.nsd_covered, s.nsd_start);
-  for (unsigned id = 1; id <= max_files; ++id)
-    if (const cfile& f = s.files[id - 1]; f.size)
-      o += fmt::format("; file {} size {} cached {:02x} dirty {:02x} swapped {:02x} written {:02x}", id, f.size,
-                       f.cached, f.dirty, f.swapped, f.written);
+  if constexpr (S::has_files)
+    for (unsigned id = 1; id <= max_files; ++id)
+      if (const cfile& f = s.files[id - 1]; f.size)
+        o += fmt::format("; file {} size {} cached {:02x} dirty {:02x} swapped {:02x} written {:02x}", id, f.size,
+                         f.cached, f.dirty, f.swapped, f.written);
   return o;
 }
+template std::string describe(const state&);
+template std::string describe(const anon_state&);
 
 unsigned failure_bits(const std::vector<state_failure>& f) {
   unsigned out = 0;
@@ -74,7 +94,9 @@ unsigned failure_bits(const std::vector<state_failure>& f) {
   return out;
 }
 
-unsigned rules::judge(const state& s) const {
+template <class S>
+unsigned rules::judge(const S& s) const {
+  using cvma = typename S::vma_type;
   unsigned out = 0;
   // Per page: the VMA's part of bit 55 (policy::vma_reports_dirty; none under the uffd-wp
   // design, whose bit 55 is PAGE_IS_WRITTEN), whether a VMA maps it and whether that VMA is
@@ -120,8 +142,9 @@ unsigned rules::judge(const state& s) const {
   const bool tracked_writes = pol_.keeps_writes_tracked(), signals = pol_.signals_new_mappings();
   // sim/state_check.cpp:shmem_data_lost: written file pages stay in the page cache or swap,
   // dirty folios in the page cache.
-  for (const cfile& f : s.files)
-    if ((f.written & ~(f.cached | f.swapped)) || (f.dirty & ~f.cached)) out |= FAIL_INVARIANT;
+  if constexpr (S::has_files)
+    for (const cfile& f : s.files)
+      if ((f.written & ~(f.cached | f.swapped)) || (f.dirty & ~f.cached)) out |= FAIL_INVARIANT;
   // check_writes_tracked: a tracked shared-writable VMA keeps write-notify.
   if (tracked_writes)
     for (unsigned i = 0; i < s.nvma; ++i) {
@@ -159,7 +182,8 @@ unsigned rules::judge(const state& s) const {
   return out;
 }
 
-void rules::to_model(const state& s, kernel& k, oracle& o) const {
+template <class S>
+void rules::to_model(const S& s, kernel& k, oracle& o) const {
   // As sim/state_codec.cpp:decode_state rebuilds a key: a fresh kernel, identities renamed.
   mm_struct& mm = k.mm;
   mm.bug = opt_.bug;
@@ -172,25 +196,26 @@ void rules::to_model(const state& s, kernel& k, oracle& o) const {
   if (s.table) mm.alloc_tables(base_, base_ + 1);
   // The files: the memfd first (named), then the shared-anon ones in id order.
   file_id ids[max_files + 1] = {};
-  for (unsigned id = 1; id <= max_files; ++id) {
-    const cfile& c = s.files[id - 1];
-    if (!c.size) continue;
-    memfile f;
-    if (id == MEMFD) f.name = memfd_name_;
-    f.shared_anon = id != MEMFD;
-    f.size_pages = c.size;
-    for (unsigned i = 0; i < max_pages; ++i) {  // (a file has at most max_pages pages)
-      const prange at(i, i + 1);
-      if (c.cached >> i & 1) f.cached += at;
-      if (c.dirty >> i & 1) f.dirty += at;
-      if (c.swapped >> i & 1) f.swapped += at;
-      if (c.written >> i & 1) f.written += at;
+  if constexpr (S::has_files)
+    for (unsigned id = 1; id <= max_files; ++id) {
+      const cfile& c = s.files[id - 1];
+      if (!c.size) continue;
+      memfile f;
+      if (id == MEMFD) f.name = memfd_name_;
+      f.shared_anon = id != MEMFD;
+      f.size_pages = c.size;
+      for (unsigned i = 0; i < max_pages; ++i) {  // (a file has at most max_pages pages)
+        const prange at(i, i + 1);
+        if (c.cached >> i & 1) f.cached += at;
+        if (c.dirty >> i & 1) f.dirty += at;
+        if (c.swapped >> i & 1) f.swapped += at;
+        if (c.written >> i & 1) f.written += at;
+      }
+      ids[id] = mm.add_file(std::move(f));
     }
-    ids[id] = mm.add_file(std::move(f));
-  }
   unsigned max_anon = 0;
   for (unsigned i = 0; i < s.nvma; ++i) {
-    const cvma& c = s.vma[i];
+    const typename S::vma_type& c = s.vma[i];
     vma_value v;
     v.vm_flags = vm_flags_of(c.flags);
     v.anon_vma = c.anon;
@@ -236,5 +261,10 @@ void rules::to_model(const state& s, kernel& k, oracle& o) const {
     if (s.new_wp >> p & 1) o.new_since_wp += prange(base_ + p, base_ + p + 1);
   }
 }
+
+template unsigned rules::judge(const state&) const;
+template unsigned rules::judge(const anon_state&) const;
+template void rules::to_model(const state&, kernel&, oracle&) const;
+template void rules::to_model(const anon_state&, kernel&, oracle&) const;
 
 }  // namespace sdmc::compact

@@ -67,9 +67,16 @@ std::uint8_t flag_bits_of(vm_flags_t f) {
                       (shared ? F_SHARED : 0));
 }
 
+void narrow_state_overflow() {
+  throw std::logic_error("compact engine: a memory file's field set on the state without memory files "
+                         "(an alphabet that maps memory files needs compact::state)");
+}
+
 // The operations on one state. VMAs are kept sorted in s.vma[0, s.nvma).
+template <class S>
 struct vm {
-  state& s;
+  using cvma = typename S::vma_type;
+  S& s;
   const rules& r;
 
   // A PTE_MARKER_UFFD_WP (which can also be soft-dirty: move_ptes marks markers too).
@@ -140,7 +147,10 @@ struct vm {
   }
 
   // --- memory files (model/memfile.hpp) ---
-  cfile& file_of(const cvma& v) { return s.files[v.file - 1u]; }
+  cfile& file_of(const cvma& v) {
+    if constexpr (S::has_files) return s.files[v.file - 1u];
+    else narrow_state_overflow();
+  }
   static unsigned index(const cvma& v, unsigned p) { return unsigned(int(p) + v.pgoff); }
   static std::uint8_t bit(unsigned i) { return std::uint8_t(i < 8 ? 1u << i : 0u); }
   // kernel::zap_transfer_dirty: a page-cache folio whose PTE was dirty is marked dirty as the
@@ -387,6 +397,8 @@ struct vm {
   // index a + pgoff).
   void mmap(unsigned a, unsigned b, std::uint8_t prot, rules::kind k_, std::int8_t pgoff) {
     const bool shared = k_ != rules::kind::mmap_anon;
+    if constexpr (!S::has_files)
+      if (shared) narrow_state_overflow();
     std::uint8_t flags = prot_bits(prot);
     if (shared) flags |= F_SHARED;
     else if (flags & F_WRITE) flags |= F_ACCOUNT;  // accountable_mapping
@@ -394,11 +406,12 @@ struct vm {
     // mutant new_vma_not_soft_dirty: before d9104d1ca966 no new mapping carried VM_SOFTDIRTY.
     const bool unmarked = r.opt_.bug == mutant::new_vma_not_soft_dirty;
     if (unmarked) flags &= std::uint8_t(~F_SOFTDIRTY);
-    cvma p{0, 0, 0, flags, 0, 0, 0};
+    cvma p{};
+    p.flags = flags;
     if (k_ == rules::kind::mmap_memfd) {
       // The memfd: created empty on first use, grown to at least OFFSET+LEN (ftruncate).
       p.file = MEMFD, p.pgoff = pgoff;
-      cfile& f = s.files[MEMFD - 1];
+      cfile& f = file_of(p);
       f.size = std::max<std::uint8_t>(f.size, std::uint8_t(int(b) + pgoff));
     }
     int k = unmap(a, b);  // __mmap_region: what the range replaces goes first
@@ -408,7 +421,7 @@ struct vm {
     const int at = map_new_range(k, a, b, p, merge_path::mmap,
                                  [&](std::uint8_t f) { return unmarked ? f : r.marked_[s.cleared][f]; });
     cvma& v = s.vma[at];
-    if (k_ == rules::kind::mmap_shared) {
+    if constexpr (S::has_files) if (k_ == rules::kind::mmap_shared) {
       // shmem_zero_setup: a file of its own, of the mapping's size, at pgoff 0.
       gc_files();
       unsigned id = MEMFD + 1;
@@ -422,7 +435,7 @@ struct vm {
   }
 
   // A shared-anonymous file no VMA maps is gone (its last reference went with the mapping).
-  void gc_files() {
+  void gc_files() requires S::has_files {
     std::uint16_t used = 0;
     for (int i = 0; i < s.nvma; ++i) used |= std::uint16_t(1u << s.vma[i].file);
     for (unsigned id = MEMFD + 1; id <= max_files; ++id)
@@ -937,7 +950,7 @@ struct vm {
     bool files = false;
     for (int i = 0; i < s.nvma; ++i) {
       std::uint8_t& a = s.vma[i].anon;
-      if (s.vma[i].file > MEMFD) {
+      if constexpr (S::has_files) if (s.vma[i].file > MEMFD) {
         std::uint8_t& f = s.vma[i].file;
         files = true;
         unsigned to = unsigned(fmap >> (4 * f)) & 15;
@@ -957,11 +970,14 @@ struct vm {
     }
     // No shared-anon file mapped, and none left over: ids are dense after every operation, so
     // a leftover would hold the first shared-anon file's slot, files[MEMFD] (id MEMFD + 1).
+    if constexpr (!S::has_files) return;
+    else {
     if (!files && !s.files[MEMFD].size) return;
     std::array<cfile, max_files> was = s.files;
     for (unsigned id = MEMFD + 1; id <= max_files; ++id) s.files[id - 1] = cfile{};
     for (unsigned id = MEMFD + 1; id <= max_files; ++id)
       if (const unsigned to = unsigned(fmap >> (4 * id)) & 15) s.files[to - 1] = was[id - 1];
+    }
   }
 };
 
@@ -1128,8 +1144,16 @@ std::uint8_t rules::merged_flags(bool cleared, merge_path path, std::uint8_t fla
   return slot.flags;
 }
 
-void rules::apply(state& s, std::size_t i) const {
-  vm m{s, *this};
+bool rules::maps_files(const std::vector<trace::Line>& alphabet) {
+  return std::ranges::any_of(alphabet, [](const trace::Line& l) {
+    const auto* m = std::get_if<trace::Mmap>(&l.op);
+    return m && (m->file || m->sharing == trace::Sharing::Shared);
+  });
+}
+
+template <class S>
+void rules::apply(S& s, std::size_t i) const {
+  vm<S> m{s, *this};
   const op& o = ops_[i];
   switch (o.k) {
     case kind::mmap_anon: case kind::mmap_shared: case kind::mmap_memfd:
@@ -1149,5 +1173,8 @@ void rules::apply(state& s, std::size_t i) const {
   }
   m.rename();
 }
+
+template void rules::apply(state&, std::size_t) const;
+template void rules::apply(anon_state&, std::size_t) const;
 
 }  // namespace sdmc::compact

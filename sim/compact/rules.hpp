@@ -1,8 +1,8 @@
 // The explorer's compact engine (issue 3, "The model checker": "a compact fixed-size state for
 // small windows, running the same rules as the model"): a state of at most 8 pages that is its
-// own key (128 bytes, no encoding, no decoding, no allocation), and sim/'s rules restated on
-// its arrays for the operations it covers, every design decision still asked of the policy
-// object. The model (sim/) stays the authority: the explorer checks this engine against it
+// own key (128 bytes; 64 when the alphabet maps no memory files: anon_state; no encoding, no
+// decoding, no allocation), and sim/'s rules restated on its arrays for the operations it
+// covers, every design decision still asked of the policy object. The model (sim/) stays the authority: the explorer checks this engine against it
 // transition by transition (`sdmc explore --engine compact --cross-check`, and the ctest
 // compact_engine_test), and every state that fails a property is rebuilt as a model kernel and
 // judged by the model (sim/explorer.hpp:state_failures) before it is reported.
@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -105,6 +106,8 @@ struct cfile {
 // Unused slots stay zero, anon_vma and shared-anon file ids are renamed after every
 // operation (a file no VMA maps is gone): equal states are equal bytes.
 struct state {
+  static constexpr bool has_files = true;
+  using vma_type = cvma;
   std::array<std::uint8_t, max_pages> pte{};
   std::uint8_t nvma = 0;
   std::uint8_t table = 0;    // the window's PTE table exists
@@ -141,11 +144,57 @@ struct state {
 static_assert(sizeof(state) == 128);
 static_assert(offsetof(state, files) == 80);
 
+// A search without memory files (an alphabet of private anonymous memory alone: sdmc check's
+// deeper search, --ops without mmap_shared and mmap_memfd) runs the same rules on half the
+// bytes: the fields only memory files set are left out. Such a field reads zero and takes
+// only zero (anything else is a logic error: the alphabet was given the narrow state).
+[[noreturn]] void narrow_state_overflow();
+template <int Tag>
+struct zero_field {
+  constexpr operator std::uint8_t() const { return 0; }
+  zero_field& operator=(std::uint8_t v) {
+    if (v) [[unlikely]] narrow_state_overflow();
+    return *this;
+  }
+  zero_field& operator|=(std::uint8_t v) { return *this = v; }
+  zero_field& operator&=(std::uint8_t) { return *this; }
+  bool operator==(const zero_field&) const = default;
+};
+
+struct anon_cvma {
+  std::uint8_t start = 0, end = 0, anon = 0, flags = 0;
+  std::int8_t pgoff = 0;
+  [[no_unique_address]] zero_field<0> file;
+  [[no_unique_address]] zero_field<1> page_prot_write;  // private: never (kernel::page_prot_write)
+  bool operator==(const anon_cvma&) const = default;
+};
+static_assert(sizeof(anon_cvma) == 5);
+
+struct anon_state {
+  static constexpr bool has_files = false;
+  using vma_type = anon_cvma;
+  std::array<std::uint8_t, max_pages> pte{};
+  std::uint8_t nvma = 0, table = 0, cleared = 0, stored = 0, fresh = 0, moved = 0, moved_pte = 0;
+  [[no_unique_address]] zero_field<2> zapped;  // only file pages are zapped and kept
+  std::uint8_t uffd_ctx = 0, wp_tracking = 0, stored_wp = 0, new_wp = 0, nsd_covered = 0, nsd_start = 0;
+  std::array<anon_cvma, max_pages> vma{};
+  std::uint8_t pad[3]{};
+  bool operator==(const anon_state& o) const {
+    std::uint64_t a[8], b[8], d = 0;
+    std::memcpy(a, this, sizeof a);
+    std::memcpy(b, &o, sizeof b);
+    for (unsigned i = 0; i < 8; ++i) d |= a[i] ^ b[i];
+    return d == 0;
+  }
+};
+static_assert(sizeof(anon_state) == 64 && std::is_trivially_copyable_v<anon_state>);
+
 fingerprint128 fingerprint(const state& s);
+fingerprint128 fingerprint(const anon_state& s);
 // The state in one line, for error messages: PTE bytes (pte_bit), VMAs [start-end anon_vma
 // flags(flag_bit) pgoff file prot], the flags, the oracle's bitmaps (bit p: page p) and the
 // files (bit i: index i).
-std::string describe(const state& s);
+template <class S> std::string describe(const S& s);
 
 // The properties a state fails, as bits in the explorer's order (sim/explorer.cpp:failures).
 enum failure_bit : unsigned {
@@ -172,12 +221,16 @@ class rules {
                                                 const std::vector<trace::Line>& alphabet);
   rules(const policy& pol, const explore_options& opt, const std::vector<trace::Line>& alphabet);
 
-  // Alphabet operation `op` on `s` (its result is not kept: the path is the trace).
-  void apply(state& s, std::size_t op) const;
+  // Does the alphabet map memory files (so that its states need `state`, not `anon_state`)?
+  static bool maps_files(const std::vector<trace::Line>& alphabet);
+
+  // Alphabet operation `op` on `s` (its result is not kept: the path is the trace). S is
+  // `state`, or `anon_state` for an alphabet that maps no memory files.
+  template <class S> void apply(S& s, std::size_t op) const;
   // The failure_bits `s` has: what sim/explorer.cpp:failures finds on the same state.
-  unsigned judge(const state& s) const;
+  template <class S> unsigned judge(const S& s) const;
   // The same state as the model holds it.
-  void to_model(const state& s, kernel& k, oracle& o) const;
+  template <class S> void to_model(const S& s, kernel& k, oracle& o) const;
 
  private:
   enum class kind : std::uint8_t {
@@ -191,7 +244,7 @@ class rules {
                               // destination page (mremap_move) or the new end (mremap_resize)
     std::int8_t pgoff = 0;    // mmap_memfd: the file index of `start` minus start
   };
-  friend struct vm;
+  template <class S> friend struct vm;
 
   const policy& pol_;
   explore_options opt_;
@@ -223,7 +276,8 @@ class rules {
   // policy::merge_sets_page_prot: merges that start tracking a VMA recompute vm_page_prot.
   bool sets_prot_ = false;
   // policy::vma_wants_sd_writenotify for VMA v of s (granular: any node in the VMA).
-  bool wants_writenotify(const state& s, const cvma& v) const {
+  template <class S>
+  bool wants_writenotify(const S& s, const typename S::vma_type& v) const {
     return granular_ ? (s.nsd_covered & page_mask(v.start, v.end)) != 0 : writenotify_[s.cleared][v.flags];
   }
   // mm.uffd_event_remap once a context exists: the explorer's uffd_wp never asks for

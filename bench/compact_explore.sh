@@ -5,9 +5,10 @@
 # Usage: bench/compact_explore.sh [RUNS]   (from the repository root, after building build/sdmc)
 # POLICIES="uffd-wp" bench/compact_explore.sh   measures those designs' rows only.
 # OPS=default bench/compact_explore.sh   the default alphabet (memory files too) at its bounds.
+# SDMC=/tmp/old/build/sdmc bench/compact_explore.sh   another build (an older commit's, to compare).
 set -eu
 runs=${1:-3}
-sdmc=build/sdmc
+sdmc=${SDMC:-build/sdmc}
 [ -x "$sdmc" ] || { echo "compact_explore.sh: $sdmc not built" >&2; exit 2; }
 ops=${OPS:-mmap_anon,munmap,mprotect,mprotect_none,mremap,madvise,random,normal,write,read,clear_refs,fork,uffd_wp,reclaim}
 bounds=${BOUNDS:-2x7 3x5 3x6 4x4 4x5 5x4 6x4 8x3}  # PAGESxDEPTH

@@ -8,11 +8,10 @@
 #include <memory>
 #include <new>
 
-#include <sys/mman.h>
-
 #include <fmt/format.h>
 
 #include "sim/compact/rules.hpp"
+#include "sim/fingerprint_set.hpp"
 #include "sim/invariants.hpp"
 #include "sim/replay.hpp"
 #include "sim/state_codec.hpp"
@@ -136,60 +135,6 @@ std::string page_list(const pset& s, const state_window& w) {
   }
   return os.str();
 }
-
-// The visited set: open addressing over 128-bit fingerprints, linear probing. A zero
-// fingerprint marks an empty slot (a real zero is stored as 1). The table lives in anonymous
-// memory asked for in transparent huge pages: its accesses are random, and with 4 KiB pages
-// nearly every one of them also missed the TLB.
-class fingerprint_set {
- public:
-  fingerprint_set() : slots_(table(1u << 16)), mask_((1u << 16) - 1) {}
-  // True when fp was not there (it is now).
-  bool insert(fingerprint128 fp) {
-    if (fp.lo == 0 && fp.hi == 0) fp.lo = 1;
-    if (2 * (size_ + 1) > mask_ + 1) grow();
-    return place(slots_.get(), mask_, fp);
-  }
-  std::size_t size() const { return size_; }
-  // Brings fp's first slot into the cache ahead of insert.
-  void prefetch(const fingerprint128& fp) const { __builtin_prefetch(&slots_[fp.lo & mask_]); }
-
- private:
-  struct unmap {
-    std::size_t bytes;
-    void operator()(fingerprint128* p) const { munmap(p, bytes); }
-  };
-  using slots = std::unique_ptr<fingerprint128[], unmap>;
-  slots slots_;
-  std::size_t mask_;
-  std::size_t size_ = 0;
-  static slots table(std::size_t n) {
-    const std::size_t bytes = n * sizeof(fingerprint128);
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
-    madvise(p, bytes, MADV_HUGEPAGE);  // advice: without THP it is ignored
-    return slots(static_cast<fingerprint128*>(p), unmap{bytes});  // zero-filled: all empty
-  }
-  bool place(fingerprint128* t, std::size_t mask, const fingerprint128& fp) {
-    for (std::size_t i = fp.lo & mask;; i = (i + 1) & mask) {
-      if (t[i] == fp) return false;
-      if (t[i].lo == 0 && t[i].hi == 0) {
-        t[i] = fp;
-        ++size_;
-        return true;
-      }
-    }
-  }
-  void grow() {
-    const std::size_t n = 2 * (mask_ + 1);
-    slots bigger = table(n);
-    size_ = 0;
-    for (std::size_t i = 0; i <= mask_; ++i)
-      if (slots_[i].lo || slots_[i].hi) place(bigger.get(), n - 1, slots_[i]);
-    slots_ = std::move(bigger);
-    mask_ = n - 1;
-  }
-};
 
 // The keys of one breadth-first level, back to back.
 struct level_keys {

@@ -968,16 +968,17 @@ struct vm {
       }
       a = std::uint8_t(to);
     }
-    // No shared-anon file mapped, and none left over: ids are dense after every operation, so
-    // a leftover would hold the first shared-anon file's slot, files[MEMFD] (id MEMFD + 1).
-    if constexpr (!S::has_files) return;
-    else {
-    if (!files && !s.files[MEMFD].size) return;
+    if constexpr (S::has_files) rename_files(files, fmap);
+  }
+  // ... the files moved to their new ids (fmap as above). No shared-anon file mapped, and none
+  // left over: ids are dense after every operation, so a leftover would hold the first
+  // shared-anon file's slot, files[MEMFD] (id MEMFD + 1).
+  void rename_files(bool mapped, std::uint64_t fmap) requires S::has_files {
+    if (!mapped && !s.files[MEMFD].size) return;
     std::array<cfile, max_files> was = s.files;
     for (unsigned id = MEMFD + 1; id <= max_files; ++id) s.files[id - 1] = cfile{};
     for (unsigned id = MEMFD + 1; id <= max_files; ++id)
       if (const unsigned to = unsigned(fmap >> (4 * id)) & 15) s.files[to - 1] = was[id - 1];
-    }
   }
 };
 

@@ -103,6 +103,17 @@ struct cfile {
   bool operator==(const cfile&) const = default;
 };
 
+// Byte equality of a state, word by word (inlined, unlike a memcmp call).
+template <class S>
+bool same_bytes(const S& x, const S& y) {
+  static_assert(sizeof(S) % 8 == 0);
+  std::uint64_t a[sizeof(S) / 8], b[sizeof(S) / 8], d = 0;
+  std::memcpy(a, &x, sizeof a);
+  std::memcpy(b, &y, sizeof b);
+  for (std::size_t i = 0; i < sizeof(S) / 8; ++i) d |= a[i] ^ b[i];
+  return d == 0;
+}
+
 // Unused slots stay zero, anon_vma and shared-anon file ids are renamed after every
 // operation (a file no VMA maps is gone): equal states are equal bytes.
 struct state {
@@ -132,14 +143,7 @@ struct state {
   // state without memory files hashes ten words (fingerprint).
   std::array<cfile, max_files> files{};
   std::uint8_t pad[3]{};
-  // Byte equality, word by word (inlined, unlike a memcmp call): equal states are equal bytes.
-  bool operator==(const state& o) const {
-    std::uint64_t a[16], b[16], d = 0;
-    std::memcpy(a, this, sizeof a);
-    std::memcpy(b, &o, sizeof b);
-    for (unsigned i = 0; i < 16; ++i) d |= a[i] ^ b[i];
-    return d == 0;
-  }
+  bool operator==(const state& o) const { return same_bytes(*this, o); }
 };
 static_assert(sizeof(state) == 128);
 static_assert(offsetof(state, files) == 80);
@@ -179,13 +183,7 @@ struct anon_state {
   std::uint8_t uffd_ctx = 0, wp_tracking = 0, stored_wp = 0, new_wp = 0, nsd_covered = 0, nsd_start = 0;
   std::array<anon_cvma, max_pages> vma{};
   std::uint8_t pad[3]{};
-  bool operator==(const anon_state& o) const {
-    std::uint64_t a[8], b[8], d = 0;
-    std::memcpy(a, this, sizeof a);
-    std::memcpy(b, &o, sizeof b);
-    for (unsigned i = 0; i < 8; ++i) d |= a[i] ^ b[i];
-    return d == 0;
-  }
+  bool operator==(const anon_state& o) const { return same_bytes(*this, o); }
 };
 static_assert(sizeof(anon_state) == 64 && std::is_trivially_copyable_v<anon_state>);
 

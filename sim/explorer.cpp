@@ -5,8 +5,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <ctime>
-#include <memory>
-#include <new>
 
 #include <fmt/format.h>
 

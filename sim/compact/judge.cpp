@@ -14,6 +14,12 @@ inline std::uint64_t mum(std::uint64_t a, std::uint64_t b) {
   const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
   return std::uint64_t(r) ^ std::uint64_t(r >> 64);
 }
+// The secrets of both hashes (the narrow state's use the first eight).
+constexpr std::uint64_t k[16] = {
+    0xa0761d6478bd642full, 0xe7037ed1a0b428dbull, 0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull,
+    0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull,
+    0x2d358dccaa6c78a5ull, 0x8bb84b93962eacc9ull, 0x4b33a62ed433d4a3ull, 0x4d5a2da51de1aa47ull,
+    0xd6e8feb86659fd93ull, 0xa3b195354a39b70dull, 0x1b03738712fad5c9ull, 0xff51afd7ed558ccdull};
 }  // namespace
 
 fingerprint128 fingerprint(const state& s) {
@@ -24,11 +30,6 @@ fingerprint128 fingerprint(const state& s) {
   static_assert(sizeof(state) == 128 && offsetof(state, files) == 80);
   std::uint64_t w[16];
   std::memcpy(w, &s, sizeof w);
-  constexpr std::uint64_t k[16] = {
-      0xa0761d6478bd642full, 0xe7037ed1a0b428dbull, 0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull,
-      0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull,
-      0x2d358dccaa6c78a5ull, 0x8bb84b93962eacc9ull, 0x4b33a62ed433d4a3ull, 0x4d5a2da51de1aa47ull,
-      0xd6e8feb86659fd93ull, 0xa3b195354a39b70dull, 0x1b03738712fad5c9ull, 0xff51afd7ed558ccdull};
   std::uint64_t a0 = mum(w[0] ^ k[0], w[1] ^ k[1]), a1 = mum(w[2] ^ k[2], w[3] ^ k[3]),
                 a2 = mum(w[4] ^ k[4], w[5] ^ k[5]) ^ mum(w[8] ^ k[8], w[9] ^ k[9]),
                 a3 = mum(w[6] ^ k[6], w[7] ^ k[7]);
@@ -44,15 +45,12 @@ fingerprint128 fingerprint(const state& s) {
   return {mum(a0 ^ a3 ^ k[6], a1 ^ a2), mum(b0 ^ b3 ^ k[3], b1 ^ b2 ^ k[7])};
 }
 
-// The state without memory files: its eight words, hashed as the wide state's first ten are.
+// The state without memory files: its eight words, hashed as the wide state's first ten are
+// (the same secrets and lanes, words 8 and 9 left out).
 fingerprint128 fingerprint(const anon_state& s) {
   static_assert(sizeof(anon_state) == 64);
   std::uint64_t w[8];
   std::memcpy(w, &s, sizeof w);
-  constexpr std::uint64_t k[8] = {0xa0761d6478bd642full, 0xe7037ed1a0b428dbull,
-                                  0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull,
-                                  0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull,
-                                  0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull};
   const std::uint64_t a0 = mum(w[0] ^ k[0], w[1] ^ k[1]), a1 = mum(w[2] ^ k[2], w[3] ^ k[3]),
                       a2 = mum(w[4] ^ k[4], w[5] ^ k[5]), a3 = mum(w[6] ^ k[6], w[7] ^ k[7]);
   const std::uint64_t b0 = mum(w[0] ^ k[5], w[3] ^ k[6]), b1 = mum(w[1] ^ k[7], w[4] ^ k[2]),

@@ -2,9 +2,9 @@
 // small windows, running the same rules as the model"): a state of at most 8 pages that is its
 // own key (128 bytes; 64 when the alphabet maps no memory files: anon_state; no encoding, no
 // decoding, no allocation), and sim/'s rules restated on its arrays for the operations it
-// covers, every design decision still asked of the policy object. The model (sim/) stays the authority: the explorer checks this engine against it
-// transition by transition (`sdmc explore --engine compact --cross-check`, and the ctest
-// compact_engine_test), and every state that fails a property is rebuilt as a model kernel and
+// covers, every design decision still asked of the policy object. The model (sim/) stays the
+// authority: the explorer checks this engine against it transition by transition (`sdmc
+// explore --engine compact --cross-check`, and the ctest compact_engine_test), and every state that fails a property is rebuilt as a model kernel and
 // judged by the model (sim/explorer.hpp:state_failures) before it is reported.
 //
 // Covered: private anonymous memory and memory files -- shared anonymous mappings (each its

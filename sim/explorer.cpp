@@ -10,6 +10,7 @@
 
 #include "sim/compact/rules.hpp"
 #include "sim/fingerprint_set.hpp"
+#include "sim/huge_region.hpp"
 #include "sim/invariants.hpp"
 #include "sim/replay.hpp"
 #include "sim/state_codec.hpp"
@@ -324,7 +325,8 @@ Result apply_op(kernel& k, const Line& l) {
 namespace {
 
 // The two ways of holding the explorer's states. An engine has a `slot` for a child being
-// built, a `frontier` of states still to expand, and: initial(slot), load(frontier, i) (the
+// built, a `frontier` of states still to expand (made by make_frontier()), and: initial(slot),
+// load(frontier, i) (the
 // parent and its fingerprint `self`), child(slot, a) (the parent, operation a applied),
 // fingerprint_of(slot), failures(slot), keep(slot, frontier) and key_bytes(slot).
 
@@ -341,6 +343,7 @@ struct model_engine {
     std::string_view key;  // in buf
   };
   using frontier = level_keys;
+  static frontier make_frontier() { return {}; }
   static constexpr std::size_t lookahead = 4;  // a child is a whole kernel: few in flight
   std::optional<kernel> pk{};
   std::optional<oracle> po{};
@@ -389,7 +392,10 @@ struct compact_engine {
   struct slot {
     State s;
   };
-  using frontier = std::vector<State>;
+  // In huge pages, reused level after level (sim/huge_region.hpp): a level of 64 GiB is 512 M
+  // states of 128 bytes, more than the memory of any machine this runs on.
+  using frontier = huge_vector<State>;
+  static frontier make_frontier() { return frontier((std::size_t(64) << 30) / sizeof(State), "explorer frontier"); }
   static constexpr std::size_t lookahead = 16;  // small fixed-size children: prefetch far ahead
   State parent{};
   fingerprint128 self{};
@@ -478,9 +484,11 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
   explore_result res;
   res.alphabet = alphabet.size();
   fingerprint_set seen;
-  std::vector<std::uint32_t> parent;  // per state, in discovery order
-  std::vector<std::uint16_t> via;     // the alphabet index that reached it
-  typename Engine::frontier cur, next;
+  // Per state, in discovery order (4 G states at most): its parent and the alphabet index that
+  // reached it.
+  huge_vector<std::uint32_t> parent(std::size_t(1) << 32, "explorer parents");
+  huge_vector<std::uint16_t> via(std::size_t(1) << 32, "explorer parents");
+  typename Engine::frontier cur = eng.make_frontier(), next = eng.make_frontier();
 
   auto path_to = [&](std::uint64_t s) {
     std::vector<Line> ops;

@@ -2,10 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <new>
 #include <stdexcept>
-
-#include <sys/mman.h>
 
 namespace sdmc {
 
@@ -15,49 +12,21 @@ std::string broken_hash() {
          " fingerprints on neighbouring slots in a table under an eighth full (the state hash is broken)";
 }
 
-constexpr std::size_t huge = std::size_t(2) << 20;  // a PMD: what a transparent huge page maps
-constexpr std::size_t round_up(std::size_t x) { return (x + huge - 1) & ~(huge - 1); }
 // Room for tables up to 2^33 home slots (4 G states at half load, the explorer's limit): 128 GiB
 // of address space, none of it memory until made writable.
 constexpr unsigned max_log2_home = 33;
 }  // namespace
 
-fingerprint_set::region fingerprint_set::reserve(std::size_t home) {
-  region r;
-  r.reserved = round_up(bytes(std::max(home, std::size_t(1) << max_log2_home)));
-  // PROT_NONE and not accounted: address space only. Over-reserved by a PMD and trimmed, so
-  // that the table starts on a huge-page boundary (the kernel aligns only some mappings).
-  void* p = mmap(nullptr, r.reserved + huge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  const auto at = reinterpret_cast<std::uintptr_t>(p), aligned = (at + huge - 1) & ~std::uintptr_t(huge - 1);
-  if (aligned > at) munmap(p, aligned - at);
-  munmap(reinterpret_cast<void*>(aligned + r.reserved), huge - (aligned - at));
-  r.base = reinterpret_cast<void*>(aligned);
-  commit(r, home);
+huge_region fingerprint_set::reserve(std::size_t home) {
+  huge_region r(bytes(std::max(home, std::size_t(1) << max_log2_home)), "visited set");
+  r.commit(bytes(home));  // zero-filled: all empty
   return r;
-}
-
-void fingerprint_set::release(region& r) {
-  if (r.base) munmap(r.base, r.reserved);
-  r = {};
-}
-
-void fingerprint_set::commit(region& r, std::size_t home) {
-  const std::size_t want = round_up(bytes(home));
-  if (want > r.reserved) throw std::length_error("visited set: more than 2^33 slots");
-  if (want <= r.writable) return;
-  char* from = static_cast<char*>(r.base) + r.writable;
-  if (mprotect(from, want - r.writable, PROT_READ | PROT_WRITE) != 0) throw std::bad_alloc();
-  madvise(from, want - r.writable, MADV_HUGEPAGE);  // advice: without THP it is ignored
-  r.writable = want;  // zero-filled: all empty
 }
 
 fingerprint_set::fingerprint_set(unsigned log2_slots)
     : region_(reserve(std::size_t(1) << log2_slots)),
-      slots_(static_cast<fingerprint128*>(region_.base)),
+      slots_(static_cast<fingerprint128*>(region_.data())),
       mask_((std::size_t(1) << log2_slots) - 1) {}
-
-fingerprint_set::~fingerprint_set() { release(region_); }
 
 int fingerprint_set::place(fingerprint128* t, std::size_t mask, const fingerprint128& fp) {
   const std::size_t end = mask + 1 + tail;
@@ -97,7 +66,7 @@ bool fingerprint_set::contains(fingerprint128 fp) const {
 
 void fingerprint_set::grow() {
   const std::size_t n = mask_ + 1, doubled = 2 * n;
-  commit(region_, doubled);
+  region_.commit(bytes(doubled));
   // The old tail's entries sit on home slots of the new upper half: out of the way first.
   fingerprint128 spill[tail + 1];
   std::size_t nspill = 0;
@@ -130,20 +99,18 @@ void fingerprint_set::rebuild(std::size_t home, const fingerprint128* extra, std
   for (;; home *= 2) {
     if (home > 8 * (have + 1))
       throw std::length_error(broken_hash());
-    region fresh = reserve(home);
-    fingerprint128* t = static_cast<fingerprint128*>(fresh.base);
+    huge_region fresh = reserve(home);
+    fingerprint128* t = static_cast<fingerprint128*>(fresh.data());
     size_ = 0;
     bool ok = true;
     for (std::size_t i = 0; ok && i < mask_ + 1 + tail; ++i)
       if (!empty(slots_[i])) ok = place(t, home - 1, slots_[i]) >= 0;
     for (std::size_t i = 0; ok && i < nextra; ++i) ok = place(t, home - 1, extra[i]) >= 0;
     if (!ok) {
-      release(fresh);
       size_ = have - nextra;
       continue;
     }
-    release(region_);
-    region_ = fresh;
+    region_ = std::move(fresh);
     slots_ = t;
     mask_ = home - 1;
     return;

@@ -3,8 +3,8 @@
 // memory asked for in transparent huge pages: its accesses are random, and with 4 KiB pages
 // nearly every one of them also missed the TLB.
 //
-// It doubles in place: the table lies at the start of a reserved (PROT_NONE, 2 MiB aligned)
-// range made writable as it grows, and probes never wrap (the home slots are followed by an
+// It doubles in place: the table lies at the start of a huge_region (sim/huge_region.hpp), a
+// reserved range made writable as it grows, and probes never wrap (the home slots are followed by an
 // overflow tail), so after a doubling every entry either stays at or before its slot or moves
 // to the new upper half, and one pass rehashes the table where it lies. A fresh table per
 // doubling touched twice the memory, and the kernel zeroing fresh pages (`clear_page_erms`)
@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 
+#include "sim/huge_region.hpp"
 #include "sim/state_codec.hpp"
 
 namespace sdmc {
@@ -23,7 +24,6 @@ class fingerprint_set {
  public:
   // 2^log2_slots home slots to start with (tests start small to exercise the growth).
   explicit fingerprint_set(unsigned log2_slots = 16);
-  ~fingerprint_set();
   fingerprint_set(const fingerprint_set&) = delete;
   fingerprint_set& operator=(const fingerprint_set&) = delete;
 
@@ -39,19 +39,13 @@ class fingerprint_set {
   static constexpr std::size_t tail = 256;
 
  private:
-  struct region {  // a reserved range, its writable prefix
-    void* base = nullptr;
-    std::size_t reserved = 0, writable = 0;
-  };
-  region region_;
+  huge_region region_;
   fingerprint128* slots_;
   std::size_t mask_;
   std::size_t size_ = 0;
 
-  static region reserve(std::size_t home);
-  static void release(region& r);
-  // Makes the table of `home` home slots writable (huge pages asked for).
-  static void commit(region& r, std::size_t home);
+  // Room for tables up to 2^33 home slots, the first `home` of them writable.
+  static huge_region reserve(std::size_t home);
 
   static bool empty(const fingerprint128& s) { return s.lo == 0 && s.hi == 0; }
   static std::size_t bytes(std::size_t home) { return (home + tail) * sizeof(fingerprint128); }

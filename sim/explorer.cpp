@@ -396,7 +396,7 @@ struct compact_engine {
   // states of 128 bytes, more than the memory of any machine this runs on.
   using frontier = huge_vector<State>;
   static frontier make_frontier() { return frontier((std::size_t(64) << 30) / sizeof(State), "explorer frontier"); }
-  static constexpr std::size_t lookahead = 16;  // small fixed-size children: prefetch far ahead
+  static constexpr std::size_t lookahead = 32;  // small fixed-size children: prefetch far ahead
   State parent{};
   fingerprint128 self{};
   std::optional<kernel> pk{};  // cross_check: the parent as the model holds it
@@ -565,11 +565,14 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
   }
 
   std::uint64_t level_first = 0;  // index of the first state of the level being expanded
-  // A pipeline over a ring of Engine::lookahead children: child a is built, then child a-1
-  // fingerprinted (its bytes were stored one operation ago: no load waits on a store still in
-  // flight) and its visited-set slot prefetched, and child a+1-L inserted.
-  constexpr std::size_t L = Engine::lookahead;
-  static_assert(L >= 2 && (L & (L - 1)) == 0);
+  // A pipeline over a ring of Engine::lookahead children, in blocks of a quarter of it: child a
+  // is built, then child a-1 fingerprinted (its bytes were stored one operation ago: no load
+  // waits on a store still in flight); once a block is fingerprinted, its visited-set slots are
+  // prefetched back to back and the block before it inserted. Prefetches spread one per child
+  // left the instruction stalled on its own address translation (a TLB miss each in a table of
+  // tens of MB): back to back, their page walks overlap.
+  constexpr std::size_t L = Engine::lookahead, B = L / 4;
+  static_assert(L >= 4 && (L & (L - 1)) == 0);
   std::vector<typename Engine::slot> kid(L);
   std::array<fingerprint128, L> fp;
   for (unsigned depth = 0; depth < opt.depth && cur.size(); ++depth) {
@@ -596,13 +599,19 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
         if (keep_keys) eng.keep(kid[c], next);
         return check(kid[c], s) || (opt.max_states && seen.size() >= opt.max_states);
       };
-      auto hash = [&](std::size_t a) {
-        const std::size_t c = a & (L - 1);
-        fp[c] = eng.fingerprint_of(kid[c]);
-        if (!(fp[c] == eng.self)) seen.prefetch(fp[c]);
+      std::size_t prefetched = 0, settled = 0;  // children [0, prefetched), [0, settled)
+      auto prefetch_to = [&](std::size_t end) {
+        for (; prefetched < end; ++prefetched)
+          if (const fingerprint128& f = fp[prefetched & (L - 1)]; !(f == eng.self)) seen.prefetch(f);
+      };
+      auto settle_to = [&](std::size_t end) {
+        for (; settled < end; ++settled)
+          if (settle(settled)) return true;
+        return false;
       };
       const std::size_t n = alphabet.size();
       for (std::size_t a = 0; a < n; ++a) {
+        // Unsettled here: [a - 2B, a) at worst, then child a; 2B + 1 <= L.
         try {
           eng.child(kid[a & (L - 1)], a);
         } catch (const std::logic_error& e) {
@@ -610,18 +619,21 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
           ops.push_back(alphabet[a]);
           throw traced(e, std::move(ops));
         }
-        if (a) hash(a - 1);
-        if (a + 1 >= L && settle(a + 1 - L)) {
-          res.states_at_depth.push_back(found);
-          return finish();
+        if (a) fp[(a - 1) & (L - 1)] = eng.fingerprint_of(kid[(a - 1) & (L - 1)]);
+        if (a % B == 0 && a >= B) {  // the block [a - B, a) is fingerprinted
+          prefetch_to(a);
+          if (a >= 2 * B && settle_to(a - B)) {
+            res.states_at_depth.push_back(found);
+            return finish();
+          }
         }
       }
-      if (n) hash(n - 1);
-      for (std::size_t a = n < L - 1 ? 0 : n + 1 - L; a < n; ++a)
-        if (settle(a)) {
-          res.states_at_depth.push_back(found);
-          return finish();
-        }
+      if (n) fp[(n - 1) & (L - 1)] = eng.fingerprint_of(kid[(n - 1) & (L - 1)]);
+      prefetch_to(n);
+      if (settle_to(n)) {
+        res.states_at_depth.push_back(found);
+        return finish();
+      }
       if (progress && clock::now() >= next_report) {
         next_report = clock::now() + progress_every;
         progress({depth, seen.size(), res.transitions, cur.size(), i + 1, elapsed()});

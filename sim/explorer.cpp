@@ -326,9 +326,9 @@ namespace {
 
 // The two ways of holding the explorer's states. An engine has a `slot` for a child being
 // built, a `frontier` of states still to expand (made by make_frontier()), and: initial(slot),
-// load(frontier, i) (the
-// parent and its fingerprint `self`), child(slot, a) (the parent, operation a applied),
-// fingerprint_of(slot), failures(slot), keep(slot, frontier) and key_bytes(slot).
+// load(frontier, i) (the parent and its fingerprint `self`), child(slot, a) (the parent,
+// operation a applied), fingerprint_of(slot), failures(slot), keep(slot, frontier) and
+// key_bytes(slot).
 
 // The model itself: every state a canonical key (sim/state_codec.hpp) decoded into a kernel.
 struct model_engine {
@@ -487,7 +487,7 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
   // Per state, in discovery order (4 G states at most): its parent and the alphabet index that
   // reached it.
   huge_vector<std::uint32_t> parent(std::size_t(1) << 32, "explorer parents");
-  huge_vector<std::uint16_t> via(std::size_t(1) << 32, "explorer parents");
+  huge_vector<std::uint16_t> via(std::size_t(1) << 32, "explorer parent operations");
   typename Engine::frontier cur = eng.make_frontier(), next = eng.make_frontier();
 
   auto path_to = [&](std::uint64_t s) {

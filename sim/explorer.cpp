@@ -395,7 +395,9 @@ struct compact_engine {
   // In huge pages, reused level after level (sim/huge_region.hpp): a level of 64 GiB is 512 M
   // states of 128 bytes, more than the memory of any machine this runs on.
   using frontier = huge_vector<State>;
-  static frontier make_frontier() { return frontier((std::size_t(64) << 30) / sizeof(State), "explorer frontier"); }
+  static frontier make_frontier() {
+    return frontier((std::size_t(64) << 30) / sizeof(State), "explorer frontier");
+  }
   static constexpr std::size_t lookahead = 32;  // small fixed-size children: prefetch far ahead
   State parent{};
   fingerprint128 self{};
@@ -599,6 +601,7 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
         if (keep_keys) eng.keep(kid[c], next);
         return check(kid[c], s) || (opt.max_states && seen.size() >= opt.max_states);
       };
+      auto hash = [&](std::size_t a) { fp[a & (L - 1)] = eng.fingerprint_of(kid[a & (L - 1)]); };
       std::size_t prefetched = 0, settled = 0;  // children [0, prefetched), [0, settled)
       auto prefetch_to = [&](std::size_t end) {
         for (; prefetched < end; ++prefetched)
@@ -619,7 +622,7 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
           ops.push_back(alphabet[a]);
           throw traced(e, std::move(ops));
         }
-        if (a) fp[(a - 1) & (L - 1)] = eng.fingerprint_of(kid[(a - 1) & (L - 1)]);
+        if (a) hash(a - 1);
         if (a % B == 0 && a >= B) {  // the block [a - B, a) is fingerprinted
           prefetch_to(a);
           if (a >= 2 * B && settle_to(a - B)) {
@@ -628,7 +631,7 @@ explore_result search(Engine& eng, const explore_options& opt, const std::vector
           }
         }
       }
-      if (n) fp[(n - 1) & (L - 1)] = eng.fingerprint_of(kid[(n - 1) & (L - 1)]);
+      if (n) hash(n - 1);
       prefetch_to(n);
       if (settle_to(n)) {
         res.states_at_depth.push_back(found);

@@ -4,9 +4,9 @@
 // nearly every one of them also missed the TLB.
 //
 // It doubles in place: the table lies at the start of a huge_region (sim/huge_region.hpp), a
-// reserved range made writable as it grows, and probes never wrap (the home slots are followed by an
-// overflow tail), so after a doubling every entry either stays at or before its slot or moves
-// to the new upper half, and one pass rehashes the table where it lies. A fresh table per
+// reserved range made writable as it grows, and probes never wrap (the home slots are followed
+// by an overflow tail), so after a doubling every entry either stays at or before its slot or
+// moves to the new upper half, and one pass rehashes the table where it lies. A fresh table per
 // doubling touched twice the memory, and the kernel zeroing fresh pages (`clear_page_erms`)
 // was a tenth of a small window's search (docs/performance.md).
 #pragma once

@@ -4,8 +4,9 @@
 // decoding, no allocation), and sim/'s rules restated on its arrays for the operations it
 // covers, every design decision still asked of the policy object. The model (sim/) stays the
 // authority: the explorer checks this engine against it transition by transition (`sdmc
-// explore --engine compact --cross-check`, and the ctest compact_engine_test), and every state that fails a property is rebuilt as a model kernel and
-// judged by the model (sim/explorer.hpp:state_failures) before it is reported.
+// explore --engine compact --cross-check`, and the ctest compact_engine_test), and every state
+// that fails a property is rebuilt as a model kernel and judged by the model
+// (sim/explorer.hpp:state_failures) before it is reported.
 //
 // Covered: private anonymous memory and memory files -- shared anonymous mappings (each its
 // own shmem file) and shared mappings of one memfd, with their page cache, fault-around,
